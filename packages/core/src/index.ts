@@ -1,0 +1,18 @@
+export {
+  AmqpClient,
+  type AmqpOptions,
+  type AmqpPublishOptions,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from './amqp.js';
+export { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { createMetricsRegistry } from './metrics.js';
+export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptions } from './mqtt.js';
+export { type OpsServer, startOpsServer } from './ops-server.js';
+export { isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
+export { Readiness, type ReadinessCheck } from './readiness.js';
+export { runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
+export { Shutdown, type ShutdownStep } from './shutdown.js';
+export { extractTraceContext, injectTraceContext, startTracing, type TraceCarrier, type Tracing } from './tracing.js';

@@ -1,0 +1,26 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { type Logger, pino } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  service: string;
+  version: string;
+  level?: string;
+}
+
+/** JSON logs to stdout with service, version and, inside a span, its trace and span ids. */
+export function createLogger({ service, version, level = 'info' }: LoggerOptions): Logger {
+  return pino({
+    level,
+    base: { service, version },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const span = trace.getActiveSpan();
+      if (!span) return {};
+      const spanContext = span.spanContext();
+      return isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+    },
+  });
+}

@@ -1,0 +1,98 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { backoffDelay } from './backoff.js';
+
+export interface PostgresOptions {
+  url: string;
+  log: Logger;
+  /** Shown in pg_stat_activity, so that an operator sees which service holds a connection. */
+  applicationName: string;
+  max?: number;
+  /** How often the connection is checked while idle, for readiness. */
+  healthIntervalMs?: number;
+}
+
+/**
+ * A pg pool with a health loop. The pool opens a fresh connection on demand, so it reconnects by
+ * itself once the server is back; the loop only tracks whether it can (for /readyz), backing off
+ * while the server is down.
+ */
+export class Postgres {
+  readonly pool: pg.Pool;
+  private healthy = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: PostgresOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      application_name: options.applicationName,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 5_000,
+    });
+    // An idle client whose server went away emits here; without a listener the process would crash.
+    this.pool.on('error', (error) => {
+      this.markDown(error);
+    });
+  }
+
+  get ready(): boolean {
+    return this.healthy;
+  }
+
+  /** Checks the connection now and then keeps checking in the background. */
+  async start(): Promise<void> {
+    await this.check();
+  }
+
+  /** Records the outcome of a query made elsewhere, so readiness follows real traffic too. */
+  markDown(error: unknown): void {
+    if (this.healthy) this.options.log.warn({ err: error }, 'postgres connection lost');
+    this.healthy = false;
+  }
+
+  private async check(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.pool.query('select 1');
+      if (!this.healthy) this.options.log.info({ afterFailures: this.failures }, 'postgres connected');
+      this.healthy = true;
+      this.failures = 0;
+    } catch (error) {
+      this.failures += 1;
+      this.markDown(error);
+      if (this.failures === 1) this.options.log.warn({ err: error }, 'postgres not reachable, retrying');
+    }
+    if (this.closed) return;
+    const delay = this.healthy
+      ? (this.options.healthIntervalMs ?? 2_000)
+      : backoffDelay(this.failures, { maxMs: this.options.healthIntervalMs ?? 2_000 });
+    this.timer = setTimeout(() => void this.check(), delay);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.healthy = false;
+    await this.pool.end();
+  }
+}
+
+const transientCodes = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** Errors worth retrying with the same data: the server or the connection, not the data, failed. */
+export function isTransientPgError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return /Connection terminated|timeout/i.test(String((error as Error).message));
+  return transientCodes.has(code) || code.startsWith('08') || code.startsWith('E');
+}

@@ -1,0 +1,8 @@
+export { ensureInstalled, type ServerKind } from './install.js';
+export { LocalServer, type ServerOptions } from './local-server.js';
+export { ManagedProcess, type ProcessSpec } from './managed-process.js';
+export { MosquittoServer, type MosquittoServerOptions } from './mosquitto.js';
+export { freePort, isPortOpen, waitFor } from './ports.js';
+export { PostgresServer, type PostgresServerOptions } from './postgres.js';
+export { RabbitMqServer, type RabbitMqServerOptions } from './rabbitmq.js';
+export { type ServiceProcessOptions, startServiceProcess } from './service-process.js';

@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ensureInstalled } from './install.js';
+import { LocalServer, type ServerOptions } from './local-server.js';
+
+export interface PostgresServerOptions extends ServerOptions {
+  user?: string;
+  password?: string;
+  database?: string;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string | number>;
+}
+
+/** PostgreSQL refuses to run as root; as root the server runs as Debian's `postgres` user. */
+function serverIdentity(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** A real PostgreSQL server on 127.0.0.1 with its own data folder. */
+export class PostgresServer extends LocalServer {
+  readonly name = 'postgres';
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  private readonly bin: string;
+  private readonly identity = serverIdentity();
+  private readonly settings: Record<string, string | number>;
+
+  private constructor(port: number, options: PostgresServerOptions) {
+    super(port, options);
+    this.bin = ensureInstalled('postgres').postgres;
+    this.user = options.user ?? 'plantmesh';
+    this.password = options.password ?? 'plantmesh';
+    this.database = options.database ?? 'plantmesh';
+    // fsync=off survives a killed server (the page cache keeps the data) but not a machine crash:
+    // right for tests and a local platform, never for production.
+    this.settings = { fsync: 'off', max_connections: 200, ...options.settings };
+  }
+
+  static async create(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+    return new PostgresServer(await LocalServer.pickPort(options), options);
+  }
+
+  get url(): string {
+    return this.urlFor(this.database);
+  }
+
+  urlFor(database: string): string {
+    return `postgres://${this.user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  private get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  override async start(timeoutMs?: number): Promise<this> {
+    const fresh = !existsSync(join(this.dataDir, 'PG_VERSION'));
+    if (fresh) this.initdb();
+    await super.start(timeoutMs);
+    if (fresh) await this.createDatabase();
+    return this;
+  }
+
+  private initdb(): void {
+    const passwordFile = join(this.dir, 'pwfile');
+    writeFileSync(passwordFile, `${this.password}\n`, { mode: 0o600 });
+    if (this.identity) {
+      chownSync(this.dir, this.identity.uid, this.identity.gid);
+      chownSync(passwordFile, this.identity.uid, this.identity.gid);
+    }
+    execFileSync(
+      join(this.bin, 'initdb'),
+      [
+        '-D',
+        this.dataDir,
+        '-U',
+        this.user,
+        `--pwfile=${passwordFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-sync',
+      ],
+      { stdio: 'pipe', ...this.identity },
+    );
+  }
+
+  private async createDatabase(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.urlFor('postgres') });
+    await client.connect();
+    try {
+      await client.query(`create database "${this.database.replaceAll('"', '""')}"`);
+    } finally {
+      await client.end();
+    }
+  }
+
+  protected spec() {
+    const settings = Object.entries(this.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+    return {
+      command: join(this.bin, 'postgres'),
+      args: [
+        '-D',
+        this.dataDir,
+        '-p',
+        String(this.port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-k',
+        this.dir,
+        ...settings,
+      ],
+      ...this.identity,
+    };
+  }
+
+  protected async probe(): Promise<boolean> {
+    const client = new pg.Client({ connectionString: this.urlFor('postgres'), connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return true;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Graceful stop: "fast" shutdown (SIGINT) rolls back open transactions, as a pod's stop does. */
+  override async stop(): Promise<void> {
+    await this.managed?.stop('SIGINT');
+  }
+}

@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { ManagedProcess } from './managed-process.js';
+
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export interface ServiceProcessOptions {
+  /** The service's `src/main.ts` (or any TypeScript entry point). */
+  entry: string;
+  env: Record<string, string>;
+  logFile: string;
+  onLine?: (line: string) => void;
+}
+
+/**
+ * Runs a plantmesh service from its TypeScript source as a real process (the `source` export
+ * condition makes workspace packages resolve to their source, so nothing needs building first).
+ */
+export function startServiceProcess(options: ServiceProcessOptions): ManagedProcess {
+  const managed = new ManagedProcess({
+    command: process.execPath,
+    args: ['--conditions=source', '--import', tsxLoader, options.entry],
+    env: { ...process.env, ...options.env },
+    logFile: options.logFile,
+    onLine: options.onLine,
+  });
+  managed.start();
+  return managed;
+}
