@@ -13,6 +13,6 @@ export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptio
 export { type OpsServer, startOpsServer } from './ops-server.js';
 export { isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
 export { Readiness, type ReadinessCheck } from './readiness.js';
-export { runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
+export { packageVersion, runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
 export { Shutdown, type ShutdownStep } from './shutdown.js';
 export { extractTraceContext, injectTraceContext, startTracing, type TraceCarrier, type Tracing } from './tracing.js';

@@ -1,5 +1,5 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -7,11 +7,13 @@ export interface LoggerOptions {
   service: string;
   version: string;
   level?: string;
+  /** stdout unless given (tests capture the lines). */
+  destination?: DestinationStream;
 }
 
 /** JSON logs to stdout with service, version and, inside a span, its trace and span ids. */
-export function createLogger({ service, version, level = 'info' }: LoggerOptions): Logger {
-  return pino({
+export function createLogger({ service, version, level = 'info', destination }: LoggerOptions): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service, version },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -22,5 +24,6 @@ export function createLogger({ service, version, level = 'info' }: LoggerOptions
       const spanContext = span.spanContext();
       return isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

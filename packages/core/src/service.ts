@@ -9,6 +9,11 @@ import { Readiness } from './readiness.js';
 import { Shutdown } from './shutdown.js';
 import { startTracing } from './tracing.js';
 
+/** The version field of a package.json. */
+export function packageVersion(packageJson: URL): string {
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
 /** Variables every service reads, besides its own. */
 export const runtimeEnv = {
   OPS_HOST: env.string().default('0.0.0.0'),
@@ -54,7 +59,7 @@ export async function runService<S extends EnvShape>(
     process.stderr.write(`${definition.name}: ${error.message}\n`);
     process.exit(2);
   }
-  const { version } = JSON.parse(readFileSync(definition.packageJson, 'utf8')) as { version: string };
+  const version = packageVersion(definition.packageJson);
   const log = createLogger({ service: definition.name, version, level: config.LOG_LEVEL });
   const fail = (error: unknown, message: string) => {
     log.fatal({ err: error }, message);

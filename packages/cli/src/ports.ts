@@ -1,0 +1,18 @@
+/**
+ * The local platform's ports, counted from one base so that a second platform (or a test) can run
+ * beside the first with `--ports-from`.
+ */
+export function localPorts(base: number) {
+  return {
+    postgres: base,
+    amqp: base + 1,
+    rabbitmqManagement: base + 2,
+    rabbitmqPrometheus: base + 3,
+    mqttEvents: base + 4,
+    mqttSensors: base + 5,
+    /** The first ops port; each service takes the next one. */
+    servicesFrom: base + 10,
+  };
+}
+
+export type LocalPorts = ReturnType<typeof localPorts>;

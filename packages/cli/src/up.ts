@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '@plantmesh/core';
+import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import {
+  type LocalServer,
+  type ManagedProcess,
+  MosquittoServer,
+  PostgresServer,
+  RabbitMqServer,
+  startServiceProcess,
+} from '@plantmesh/testkit';
+import { localPorts } from './ports.js';
+import { localServices, type PlatformEndpoints } from './services.js';
+
+export interface UpOptions {
+  /** Data and logs of the local platform; kept between runs. */
+  dir: string;
+  portsFrom: number;
+  repoRoot: string;
+  /** Where the summary and the services' prefixed log lines go. */
+  print: (line: string) => void;
+}
+
+export interface RunningPlatform {
+  endpoints: PlatformEndpoints;
+  stop(): Promise<void>;
+}
+
+/**
+ * `plantmesh up`: the real servers with their data under `dir`, the migrations, and every plantmesh
+ * service as a child process with the environment it would get in Kubernetes.
+ */
+export async function up(options: UpOptions): Promise<RunningPlatform> {
+  const { dir, print } = options;
+  const ports = localPorts(options.portsFrom);
+  const logDir = join(dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const servers: LocalServer[] = [];
+  const services: Array<{ name: string; process: ManagedProcess }> = [];
+
+  const stop = async () => {
+    print('stopping services ...');
+    await Promise.all(services.map((service) => service.process.stop('SIGTERM')));
+    print('stopping servers ...');
+    await Promise.all(servers.map((server) => server.stop()));
+    print('stopped');
+  };
+
+  try {
+    print(`starting servers (data in ${dir}) ...`);
+    const [postgres, rabbitmq, mqttEvents, mqttSensors] = await Promise.all([
+      PostgresServer.create({ dir: join(dir, 'postgres'), port: ports.postgres }).then(track),
+      RabbitMqServer.create({
+        dir: join(dir, 'rabbitmq'),
+        port: ports.amqp,
+        managementPort: ports.rabbitmqManagement,
+        prometheusPort: ports.rabbitmqPrometheus,
+      }).then(track),
+      MosquittoServer.create({ dir: join(dir, 'mqtt-events'), port: ports.mqttEvents }).then(track),
+      MosquittoServer.create({ dir: join(dir, 'mqtt-sensors'), port: ports.mqttSensors }).then(track),
+    ]);
+    await Promise.all(servers.map((server) => server.start()));
+
+    const log: Logger = createLogger({ service: 'plantmesh-migrate', version: '0', level: 'warn' });
+    const migrated = await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), log);
+    print(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
+
+    const endpoints: PlatformEndpoints = {
+      databaseUrl: postgres.url,
+      amqpUrl: rabbitmq.url,
+      mqttEventsUrl: mqttEvents.url,
+      mqttSensorsUrl: mqttSensors.url,
+      ports,
+    };
+    const width = 14;
+    const definitions = localServices(endpoints);
+    definitions.forEach((definition, index) => {
+      const opsPort = ports.servicesFrom + index;
+      const prefix = `[${definition.name}]`.padEnd(width);
+      services.push({
+        name: definition.name,
+        process: startServiceProcess({
+          entry: join(options.repoRoot, definition.entry),
+          env: { OPS_HOST: '127.0.0.1', OPS_PORT: String(opsPort), ...definition.env },
+          logFile: join(logDir, `${definition.name}.log`),
+          onLine: (line) => print(`${prefix} ${line}`),
+        }),
+      });
+    });
+
+    const row = (name: string, text: string) => print(`  ${name.padEnd(width)} ${text}`);
+    print('plantmesh is up:');
+    row('postgres', `${postgres.url}   (psql "${postgres.url}")`);
+    row('rabbitmq', `${rabbitmq.url}   management ${rabbitmq.managementUrl} (user plantmesh, password plantmesh)`);
+    row('', `prometheus metrics ${rabbitmq.prometheusUrl}`);
+    row('mqtt events', mqttEvents.url);
+    row('mqtt sensors', mqttSensors.url);
+    services.forEach((service, index) => {
+      const ops = `http://127.0.0.1:${ports.servicesFrom + index}`;
+      row(service.name, `${ops}/metrics  ${ops}/readyz`);
+    });
+    print(`  server logs    ${dir}/<server>/<server>.log; service logs ${logDir}`);
+    print('Press Ctrl-C to stop.');
+    return { endpoints, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  function track<S extends LocalServer>(server: S): S {
+    servers.push(server);
+    return server;
+  }
+}
