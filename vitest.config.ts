@@ -1,8 +1,9 @@
-import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages resolve to their TypeScript source through the `source` export condition.
-const conditions = ['source', ...defaultServerConditions];
+// Workspace packages resolve to their TypeScript source through the `source` export condition. Vite's
+// default server conditions are left out on purpose: their `module` condition picks bundler-only
+// builds (extensionless ESM) that Node itself cannot load.
+const conditions = ['source', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

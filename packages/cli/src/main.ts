@@ -67,7 +67,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`plantmesh: ${(error as Error).message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`plantmesh: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // One line for the user; the stack only when asked for (DEBUG=1).
+    const detail = error instanceof Error ? (process.env.DEBUG ? error.stack : error.message) : String(error);
+    process.stderr.write(`plantmesh ${process.argv[2] ?? ''}: ${detail}\n`);
     process.exit(1);
   },
 );

@@ -74,6 +74,9 @@ export async function runService<S extends EnvShape>(
   const shutdown = new Shutdown(log, config.SHUTDOWN_TIMEOUT_MS);
   shutdown.add('tracing', () => tracing.shutdown());
   shutdown.listen();
+  // Not ready before `main` has connected everything and registered its own checks.
+  let started = false;
+  readiness.register('started', () => started);
   const ops = await startOpsServer(config.OPS_HOST, config.OPS_PORT, metrics, readiness);
   shutdown.add('ops server', () => ops.close());
   log.info({ opsPort: ops.port }, 'starting');
@@ -83,5 +86,6 @@ export async function runService<S extends EnvShape>(
     if (shutdown.stopping) return;
     fail(error, 'start failed');
   }
+  started = true;
   log.info('started');
 }

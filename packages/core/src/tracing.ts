@@ -9,7 +9,7 @@ export interface Tracing {
 
 /**
  * Starts OpenTelemetry when an OTLP endpoint is configured; otherwise tracing stays off and the
- * API's no-op tracer costs nothing. The exporter reads the standard OTEL_EXPORTER_OTLP_* variables.
+ * API's no-op tracer costs nothing. The exporter also reads the standard OTEL_EXPORTER_OTLP_* variables.
  */
 export function startTracing(service: string, version: string, otlpEndpoint: string | undefined): Tracing {
   if (!otlpEndpoint) return { shutdown: async () => {} };
@@ -17,7 +17,9 @@ export function startTracing(service: string, version: string, otlpEndpoint: str
   process.env.OTEL_RESOURCE_ATTRIBUTES = [process.env.OTEL_RESOURCE_ATTRIBUTES, `service.version=${version}`]
     .filter(Boolean)
     .join(',');
-  const sdk = new NodeSDK({ traceExporter: new OTLPTraceExporter(), instrumentations: [] });
+  // OTLP/HTTP's base-endpoint rule: traces go to <endpoint>/v1/traces unless a traces endpoint is set.
+  const url = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
+  const sdk = new NodeSDK({ traceExporter: new OTLPTraceExporter({ url }), instrumentations: [] });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { ensureInstalled } from './install.js';
 import { LocalServer, type ServerOptions } from './local-server.js';
@@ -18,6 +18,21 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
+}
+
+/**
+ * The `postgres` user must be able to reach its data folder: a parent such as a temporary folder or
+ * /root is often closed to others. Adds search permission (o+x, not read) where it is missing.
+ */
+function allowTraversal(dir: string): void {
+  for (let current = dir; ; current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      process.stderr.write(`postgres: adding o+x to ${current} so that the postgres user can reach its data\n`);
+      chmodSync(current, mode | 0o001);
+    }
+    if (dirname(current) === current) return;
+  }
 }
 
 /** A real PostgreSQL server on 127.0.0.1 with its own data folder. */
@@ -69,6 +84,7 @@ export class PostgresServer extends LocalServer {
     const passwordFile = join(this.dir, 'pwfile');
     writeFileSync(passwordFile, `${this.password}\n`, { mode: 0o600 });
     if (this.identity) {
+      allowTraversal(dirname(this.dir));
       chownSync(this.dir, this.identity.uid, this.identity.gid);
       chownSync(passwordFile, this.identity.uid, this.identity.gid);
     }

@@ -7,6 +7,7 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).h
 export interface ServiceProcessOptions {
   /** The service's `src/main.ts` (or any TypeScript entry point). */
   entry: string;
+  args?: string[];
   env: Record<string, string>;
   logFile: string;
   onLine?: (line: string) => void;
@@ -19,7 +20,7 @@ export interface ServiceProcessOptions {
 export function startServiceProcess(options: ServiceProcessOptions): ManagedProcess {
   const managed = new ManagedProcess({
     command: process.execPath,
-    args: ['--conditions=source', '--import', tsxLoader, options.entry],
+    args: ['--conditions=source', '--import', tsxLoader, options.entry, ...(options.args ?? [])],
     env: { ...process.env, ...options.env },
     logFile: options.logFile,
     onLine: options.onLine,
