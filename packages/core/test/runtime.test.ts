@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import {
   freePort,
   type ManagedProcess,
-  MosquittoServer,
-  PostgresServer,
-  RabbitMqServer,
+  type MosquittoServer,
+  type PlatformServers,
+  type PostgresServer,
+  type RabbitMqServer,
+  startPlatformServers,
   startServiceProcess,
   waitFor,
 } from '@plantmesh/testkit';
@@ -27,22 +29,20 @@ async function metricValue(port: number, name: string): Promise<number> {
 }
 
 describe('service runtime against real servers', () => {
+  let servers: PlatformServers;
   let postgres: PostgresServer;
   let rabbitmq: RabbitMqServer;
   let mosquitto: MosquittoServer;
   const started: ManagedProcess[] = [];
 
   beforeAll(async () => {
-    [postgres, rabbitmq, mosquitto] = await Promise.all([
-      PostgresServer.create().then((s) => s.start()),
-      RabbitMqServer.create().then((s) => s.start()),
-      MosquittoServer.create().then((s) => s.start()),
-    ]);
+    servers = await startPlatformServers();
+    ({ postgres, rabbitmq, mosquitto } = servers);
   });
 
   afterAll(async () => {
     await Promise.all(started.map((p) => p.stop('SIGKILL')));
-    await Promise.all([postgres?.destroy(), rabbitmq?.destroy(), mosquitto?.destroy()]);
+    await servers?.destroy();
   });
 
   async function startWorker(extraEnv: Record<string, string> = {}) {

@@ -5,4 +5,5 @@ export { MosquittoServer, type MosquittoServerOptions } from './mosquitto.js';
 export { freePort, isPortOpen, waitFor } from './ports.js';
 export { PostgresServer, type PostgresServerOptions } from './postgres.js';
 export { RabbitMqServer, type RabbitMqServerOptions } from './rabbitmq.js';
+export { type PlatformServers, startPlatformServers } from './servers.js';
 export { type ServiceProcessOptions, startServiceProcess } from './service-process.js';

@@ -2,23 +2,28 @@ import amqp from 'amqplib';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPortOpen, MosquittoServer, PostgresServer, RabbitMqServer } from '../src/index.js';
+import {
+  isPortOpen,
+  type MosquittoServer,
+  type PlatformServers,
+  type PostgresServer,
+  type RabbitMqServer,
+  startPlatformServers,
+} from '../src/index.js';
 
 describe('local servers', () => {
+  let servers: PlatformServers;
   let postgres: PostgresServer;
   let rabbitmq: RabbitMqServer;
   let mosquitto: MosquittoServer;
 
   beforeAll(async () => {
-    [postgres, rabbitmq, mosquitto] = await Promise.all([
-      PostgresServer.create().then((s) => s.start()),
-      RabbitMqServer.create().then((s) => s.start()),
-      MosquittoServer.create().then((s) => s.start()),
-    ]);
+    servers = await startPlatformServers();
+    ({ postgres, rabbitmq, mosquitto } = servers);
   });
 
   afterAll(async () => {
-    await Promise.all([postgres?.destroy(), rabbitmq?.destroy(), mosquitto?.destroy()]);
+    await servers?.destroy();
   });
 
   it('postgres keeps committed rows across kill -9 and restart', async () => {
