@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, packageVersion } from '@plantmesh/core';
+import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
 import { migrateCommand } from './migrate.js';
 import { up } from './up.js';
 
@@ -11,6 +12,7 @@ const usage = `usage: plantmesh <command> [options]
 commands:
   up [--dir DIR] [--ports-from PORT]   start the local platform (servers, migrations, services); Ctrl-C stops it
   migrate                              apply pending migrations; reads DATABASE_URL and <STORE>_DATABASE_URL
+  simulate [options]                   run the plant simulator against MQTT brokers (simulate --help)
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,6 +49,14 @@ async function main(argv: string[]): Promise<number> {
         version: packageVersion(new URL('../package.json', import.meta.url)),
       });
       await migrateCommand(log);
+      return 0;
+    }
+    case 'simulate': {
+      if (rest.includes('--help')) {
+        process.stdout.write(`${simulateUsage}\n`);
+        return 0;
+      }
+      await simulateCommand(rest, (line) => process.stdout.write(`${line}\n`));
       return 0;
     }
     case undefined:

@@ -13,13 +13,51 @@ export interface LocalService {
   name: string;
   /** The service's src/main.ts, relative to the repository root. */
   entry: string;
+  args?: string[];
   env: Record<string, string>;
 }
 
 /**
  * The plantmesh services the local platform runs, each with the environment a Helm values block
- * would give it. A new service adds its entry here.
+ * would give it, and the simulator feeding them. A new service adds its entry here.
  */
-export function localServices(_endpoints: PlatformEndpoints): LocalService[] {
-  return [];
+export function localServices(endpoints: PlatformEndpoints): LocalService[] {
+  const reader = 'packages/mqtt-reader/src/main.ts';
+  return [
+    {
+      name: 'amqp-writer',
+      entry: 'packages/amqp-writer/src/main.ts',
+      env: { DATABASE_URL: endpoints.databaseUrl, AMQP_URL: endpoints.amqpUrl },
+    },
+    {
+      name: 'events-reader',
+      entry: reader,
+      env: {
+        READER_PROFILE: 'events',
+        MQTT_URL: endpoints.mqttEventsUrl,
+        MQTT_CLIENT_ID: 'plantmesh-events-reader-local',
+        MQTT_SHARE_GROUP: 'plantmesh-events',
+        AMQP_URL: endpoints.amqpUrl,
+      },
+    },
+    {
+      name: 'sensors-reader',
+      entry: reader,
+      env: {
+        READER_PROFILE: 'sensors',
+        MQTT_URL: endpoints.mqttSensorsUrl,
+        MQTT_SHARE_GROUP: 'plantmesh-sensors',
+        AMQP_URL: endpoints.amqpUrl,
+      },
+    },
+    {
+      name: 'simulator',
+      entry: 'packages/simulator/src/main.ts',
+      args: [
+        ...['--sensors-url', endpoints.mqttSensorsUrl, '--events-url', endpoints.mqttEventsUrl],
+        ...['--series', '200', '--rate', '1000', '--events-rate', '5', '--progress-seconds', '10'],
+      ],
+      env: {},
+    },
+  ];
 }

@@ -82,6 +82,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
         name: definition.name,
         process: startServiceProcess({
           entry: join(options.repoRoot, definition.entry),
+          args: definition.args,
           env: { OPS_HOST: '127.0.0.1', OPS_PORT: String(opsPort), ...definition.env },
           logFile: join(logDir, `${definition.name}.log`),
           onLine: (line) => print(`${prefix} ${line}`),

@@ -1,6 +1,8 @@
 import amqp, { type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { backoffDelay, sleep } from './backoff.js';
+import { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 
 export type { ConfirmChannel, ConsumeMessage, Options as AmqpPublishOptions } from 'amqplib';
 
@@ -15,6 +17,9 @@ export interface AmqpOptions {
    * restart; declarations must therefore be idempotent.
    */
   setup?: (channel: ConfirmChannel) => Promise<void>;
+  /** Where the connection's up/lost metrics go; `target` labels them (default amqp). */
+  metrics?: Registry;
+  target?: string;
 }
 
 /**
@@ -28,8 +33,11 @@ export class AmqpClient {
   private waiters: Array<(channel: ConfirmChannel) => void> = [];
   private closing = false;
   private blocked = false;
+  private readonly tracker: ConnectionTracker;
 
-  constructor(private readonly options: AmqpOptions) {}
+  constructor(private readonly options: AmqpOptions) {
+    this.tracker = trackConnection(options.metrics, options.target ?? 'amqp');
+  }
 
   /** Ready when a channel is open and the broker is not blocking publishers (memory or disk alarm). */
   get ready(): boolean {
@@ -50,6 +58,7 @@ export class AmqpClient {
     });
     this.model.on('disconnect', (error) => {
       this.current = undefined;
+      this.tracker.set(false);
       if (!this.closing) log.warn({ err: error }, 'amqp connection lost, reconnecting');
     });
     this.model.on('connect-failed', (error) => log.debug({ err: error }, 'amqp connect attempt failed'));
@@ -77,6 +86,7 @@ export class AmqpClient {
     if (this.options.prefetch) await channel.prefetch(this.options.prefetch);
     await this.options.setup?.(channel);
     this.current = channel;
+    this.tracker.set(true);
     this.blocked = false;
     this.options.log.info('amqp channel ready');
     for (const resolve of this.waiters.splice(0)) resolve(channel);

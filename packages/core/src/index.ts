@@ -7,6 +7,16 @@ export {
 } from './amqp.js';
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
+export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
+export {
+  declareIngestTopology,
+  decodeSampleBatch,
+  defaultIngestLimits,
+  encodeSampleBatch,
+  type IngestLimits,
+  ingest,
+  type SampleGroup,
+} from './ingest.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptions } from './mqtt.js';

@@ -1,6 +1,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { backoffDelay } from './backoff.js';
+import { trackConnection } from './connection-metrics.js';
 
 export type { IClientOptions as MqttClientOptions, MqttClient } from 'mqtt';
 
@@ -16,6 +18,9 @@ export interface MqttOptions {
   password?: string;
   /** Extra mqtt.js options (for example manualAcks). */
   client?: Partial<IClientOptions>;
+  /** Where the connection's up/lost metrics go; `target` labels them (default mqtt). */
+  metrics?: Registry;
+  target?: string;
 }
 
 /**
@@ -29,6 +34,7 @@ export class MqttConnection {
 
   constructor(private readonly options: MqttOptions) {
     const { log } = options;
+    const tracker = trackConnection(options.metrics, options.target ?? 'mqtt');
     this.client = mqtt.connect(options.url, {
       protocolVersion: 5,
       clientId: options.clientId,
@@ -42,10 +48,12 @@ export class MqttConnection {
     });
     this.client.on('connect', (connack) => {
       this.failures = 0;
+      tracker.set(true);
       this.client.options.reconnectPeriod = backoffDelay(1);
       log.info({ sessionPresent: connack.sessionPresent }, 'mqtt connected');
     });
     this.client.on('close', () => {
+      tracker.set(false);
       this.failures += 1;
       this.client.options.reconnectPeriod = backoffDelay(this.failures, { maxMs: 5_000 });
       if (this.failures === 1) log.warn('mqtt connection lost, reconnecting');

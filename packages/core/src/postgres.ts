@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { backoffDelay } from './backoff.js';
+import { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 
 export interface PostgresOptions {
   url: string;
@@ -10,6 +12,9 @@ export interface PostgresOptions {
   max?: number;
   /** How often the connection is checked while idle, for readiness. */
   healthIntervalMs?: number;
+  /** Where the connection's up/lost metrics go; `target` labels them (default postgres). */
+  metrics?: Registry;
+  target?: string;
 }
 
 /**
@@ -23,8 +28,10 @@ export class Postgres {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly tracker: ConnectionTracker;
 
   constructor(private readonly options: PostgresOptions) {
+    this.tracker = trackConnection(options.metrics, options.target ?? 'postgres');
     this.pool = new pg.Pool({
       connectionString: options.url,
       application_name: options.applicationName,
@@ -50,6 +57,7 @@ export class Postgres {
   markDown(error: unknown): void {
     if (this.healthy) this.options.log.warn({ err: error }, 'postgres connection lost');
     this.healthy = false;
+    this.tracker.set(false);
   }
 
   private async check(): Promise<void> {
@@ -58,6 +66,7 @@ export class Postgres {
       await this.pool.query('select 1');
       if (!this.healthy) this.options.log.info({ afterFailures: this.failures }, 'postgres connected');
       this.healthy = true;
+      this.tracker.set(true);
       this.failures = 0;
     } catch (error) {
       this.failures += 1;

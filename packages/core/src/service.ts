@@ -84,6 +84,10 @@ export async function runService<S extends EnvShape>(
     await main({ name: definition.name, version, config, log, metrics, readiness, shutdown, ops });
   } catch (error) {
     if (shutdown.stopping) return;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${definition.name}: ${error.message}\n`);
+      process.exit(2);
+    }
     fail(error, 'start failed');
   }
   started = true;

@@ -1,0 +1,18 @@
+import type { ConsumeMessage } from '@plantmesh/core';
+import type pg from 'pg';
+
+/** How one stream's messages become rows; the batch consumer does the rest (batching, retries, acks). */
+export interface StreamWriter<T> {
+  readonly stream: string;
+  readonly queue: string;
+  /** Turns a delivery into what `write` takes; throws, with the reason, when it can never be written. */
+  decode(message: ConsumeMessage): T;
+  /** Rows the item becomes (for batch sizing and metrics). */
+  rows(item: T): number;
+  /** When the MQTT reader received each part of the item, epoch ms (for the lag metric). */
+  receivedAt(item: T): number[];
+  /** Writes inside the caller's transaction; resolves with the rows actually inserted. */
+  write(client: pg.ClientBase, items: T[]): Promise<number>;
+  /** Called after the transaction of the last `write` committed. */
+  committed?(): void;
+}

@@ -1,0 +1,95 @@
+import type { ConfirmChannel } from 'amqplib';
+
+/**
+ * The RabbitMQ side of ingestion, shared by the MQTT readers (publishers) and the writers (consumers).
+ * See docs/adr/0005-ingest-topology.md for the limits and what happens at them.
+ */
+export const ingest = {
+  exchange: 'plantmesh.ingest',
+  deadLetterExchange: 'plantmesh.dead-letter',
+  queues: {
+    events: 'plantmesh.events',
+    samples: 'plantmesh.samples',
+    deadLetter: 'plantmesh.dead-letter',
+  },
+  routingKeys: { events: 'events', samples: 'samples' },
+  /** Headers of an ingest message. */
+  headers: {
+    eventId: 'x-event-id',
+    topic: 'x-topic',
+    source: 'x-source',
+    receivedAt: 'x-received-at',
+    /** On a dead letter: why it was refused, and by which stage. */
+    reason: 'x-reason',
+    stage: 'x-stage',
+  },
+} as const;
+
+export interface IngestLimits {
+  /** Events waiting in RabbitMQ before publishers are refused (back-pressure reaches MQTT). */
+  maxQueuedEvents: number;
+  /** Sample batches waiting in RabbitMQ before the oldest are dropped (freshest data wins). */
+  maxQueuedSampleBatches: number;
+  /** Deliveries of one message before RabbitMQ dead-letters it as poison. */
+  deliveryLimit: number;
+}
+
+export const defaultIngestLimits: IngestLimits = {
+  maxQueuedEvents: 5_000_000,
+  maxQueuedSampleBatches: 200_000,
+  deliveryLimit: 20,
+};
+
+/**
+ * Declares the exchanges, quorum queues and bindings of ingestion. Idempotent: every reader and writer
+ * runs it on each (re)connect, so that whichever starts first creates the topology. The arguments must
+ * stay the same everywhere, since RabbitMQ refuses a re-declaration with other arguments.
+ */
+export async function declareIngestTopology(channel: ConfirmChannel, limits: IngestLimits = defaultIngestLimits) {
+  await channel.assertExchange(ingest.exchange, 'direct', { durable: true });
+  await channel.assertExchange(ingest.deadLetterExchange, 'fanout', { durable: true });
+  await channel.assertQueue(ingest.queues.deadLetter, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.bindQueue(ingest.queues.deadLetter, ingest.deadLetterExchange, '');
+  await channel.assertQueue(ingest.queues.events, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-max-length': limits.maxQueuedEvents,
+      'x-overflow': 'reject-publish',
+      'x-delivery-limit': limits.deliveryLimit,
+      'x-dead-letter-exchange': ingest.deadLetterExchange,
+      'x-dead-letter-strategy': 'at-least-once',
+    },
+  });
+  await channel.bindQueue(ingest.queues.events, ingest.exchange, ingest.routingKeys.events);
+  await channel.assertQueue(ingest.queues.samples, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-max-length': limits.maxQueuedSampleBatches,
+      'x-overflow': 'drop-head',
+      'x-delivery-limit': limits.deliveryLimit,
+    },
+  });
+  await channel.bindQueue(ingest.queues.samples, ingest.exchange, ingest.routingKeys.samples);
+}
+
+/** One MQTT message's samples: all share its topic (the series path) and unit. */
+export interface SampleGroup {
+  topic: string;
+  unit: string | null;
+  /** [epoch milliseconds, value, quality (0 good, 1 uncertain, 2 bad)] */
+  samples: Array<[number, number, number]>;
+  /** When the reader received the MQTT message, epoch milliseconds (for end-to-end lag). */
+  receivedAt: number;
+}
+
+/** The body of a sample batch message: compact JSON, one entry per MQTT message. */
+export function encodeSampleBatch(groups: SampleGroup[]): Buffer {
+  return Buffer.from(JSON.stringify(groups.map((g) => [g.topic, g.unit, g.receivedAt, g.samples])));
+}
+
+export function decodeSampleBatch(body: Buffer): SampleGroup[] {
+  const entries = JSON.parse(body.toString('utf8')) as Array<[string, string | null, number, SampleGroup['samples']]>;
+  return entries.map(([topic, unit, receivedAt, samples]) => ({ topic, unit, receivedAt, samples }));
+}

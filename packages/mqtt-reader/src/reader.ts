@@ -1,0 +1,186 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import {
+  type AmqpClient,
+  type AmqpPublishOptions,
+  backoffDelay,
+  extractTraceContext,
+  ingest,
+  injectTraceContext,
+  type Logger,
+  sleep,
+} from '@plantmesh/core';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { ReaderProfile } from './config.js';
+import { DeferredPubacks } from './deferred-pubacks.js';
+import type { ReaderMetrics } from './metrics.js';
+import { type Parsed, parseEvent, parseSamples } from './parse.js';
+import { SampleBatcher } from './sample-batcher.js';
+
+export interface ReaderOptions {
+  profile: ReaderProfile;
+  source: string;
+  eventIdField: string;
+  maxPayloadBytes: number;
+  maxInFlight: number;
+  batchMaxSamples: number;
+  batchMaxMs: number;
+}
+
+const tracer = trace.getTracer('plantmesh-mqtt-reader');
+
+/**
+ * Moves MQTT messages into RabbitMQ. Each message is acknowledged to the broker only after RabbitMQ
+ * has confirmed it (or its batch), so a crash at any point leaves it with the broker, which delivers
+ * it again. Payloads that cannot be used go, with the reason, to the dead-letter exchange. Past
+ * `maxInFlight` unconfirmed messages, MQTT reading pauses (back-pressure) instead of buffering.
+ */
+export class Reader {
+  private readonly pubacks: DeferredPubacks;
+  private readonly batcher: SampleBatcher;
+  private inFlight = 0;
+  private stopping = false;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly amqp: AmqpClient,
+    private readonly options: ReaderOptions,
+    private readonly log: Logger,
+    private readonly metrics: ReaderMetrics,
+  ) {
+    this.pubacks = new DeferredPubacks(client);
+    this.batcher = new SampleBatcher(options.batchMaxSamples, options.batchMaxMs, async (body, samples) => {
+      await this.publish(ingest.exchange, ingest.routingKeys.samples, body, {
+        contentType: 'application/json',
+        headers: { [ingest.headers.source]: options.source },
+      });
+      this.metrics.batch(samples);
+      this.metrics.samplesForwarded(samples);
+    });
+    client.handleMessage = (packet, callback) => {
+      void this.handle(packet as IPublishPacket, callback);
+    };
+  }
+
+  private async handle(packet: IPublishPacket, callback: (error?: Error) => void): Promise<void> {
+    // Once stopping, a message is left unacknowledged: the broker keeps it for the next reader.
+    if (this.stopping) return;
+    const receivedAt = Date.now();
+    this.metrics.received();
+    const settle = packet.qos > 0 && packet.messageId !== undefined ? this.pubacks.hold(packet.messageId) : undefined;
+    this.track(1);
+    const work =
+      this.options.profile === 'events'
+        ? this.forwardEvent(packet, receivedAt)
+        : this.forwardSamples(packet, receivedAt);
+    work.then(
+      () => {
+        settle?.();
+        this.metrics.forwarded();
+      },
+      (error: unknown) => {
+        if (!this.stopping) this.log.error({ err: error, topic: packet.topic }, 'message not forwarded');
+      },
+    );
+    work.catch(() => {}).finally(() => this.track(-1));
+    while (this.inFlight >= this.options.maxInFlight && !this.stopping) await sleep(2);
+    if (!this.stopping) callback();
+  }
+
+  private track(delta: number): void {
+    this.inFlight += delta;
+    this.metrics.inFlight(this.inFlight);
+  }
+
+  private headers(packet: IPublishPacket, receivedAt: number): Record<string, unknown> {
+    const userProperties = packet.properties?.userProperties;
+    return {
+      [ingest.headers.topic]: packet.topic,
+      [ingest.headers.source]: this.options.source,
+      [ingest.headers.receivedAt]: new Date(receivedAt).toISOString(),
+      ...(userProperties ? { 'x-mqtt-user-properties': userProperties } : {}),
+    };
+  }
+
+  private async forwardEvent(packet: IPublishPacket, receivedAt: number): Promise<void> {
+    const payload = packet.payload as Buffer;
+    const parsed = parseEvent(packet.topic, payload, this.options.eventIdField, this.options.maxPayloadBytes);
+    if (!parsed.ok) return this.deadLetter(packet, receivedAt, parsed);
+    const parent = extractTraceContext(packet.properties?.userProperties);
+    const span = tracer.startSpan(
+      'forward event',
+      { kind: SpanKind.PRODUCER, attributes: { topic: packet.topic } },
+      parent,
+    );
+    try {
+      const headers = injectTraceContext(
+        { ...this.headers(packet, receivedAt), [ingest.headers.eventId]: parsed.value.id },
+        trace.setSpan(parent, span),
+      );
+      await this.publish(ingest.exchange, ingest.routingKeys.events, payload, {
+        messageId: parsed.value.id,
+        contentType: 'application/json',
+        timestamp: Math.floor(receivedAt / 1000),
+        headers,
+      });
+    } finally {
+      span.end();
+    }
+  }
+
+  private async forwardSamples(packet: IPublishPacket, receivedAt: number): Promise<void> {
+    const parsed = parseSamples(packet.topic, packet.payload as Buffer, this.options.maxPayloadBytes, receivedAt);
+    if (!parsed.ok) return this.deadLetter(packet, receivedAt, parsed);
+    await this.batcher.add(parsed.value);
+  }
+
+  private async deadLetter(packet: IPublishPacket, receivedAt: number, refusal: Parsed<never> & { ok: false }) {
+    this.metrics.deadLettered(refusal.kind);
+    this.log.warn({ topic: packet.topic, reason: refusal.reason }, 'payload refused, sent to the dead-letter queue');
+    await this.publish(ingest.deadLetterExchange, '', packet.payload as Buffer, {
+      headers: {
+        ...this.headers(packet, receivedAt),
+        [ingest.headers.reason]: refusal.reason,
+        [ingest.headers.stage]: 'mqtt-reader',
+      },
+    });
+  }
+
+  /** Publishes until RabbitMQ confirms, backing off while it refuses or is away; gives up only when stopping. */
+  private async publish(exchange: string, routingKey: string, body: Buffer, options: AmqpPublishOptions.Publish) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.amqp.publish(exchange, routingKey, body, options, this.abort.signal);
+        return;
+      } catch (error) {
+        if (this.abort.signal.aborted) throw error;
+        this.metrics.publishRetried();
+        if (attempt === 1) this.log.warn({ err: error }, 'publish to RabbitMQ not confirmed, retrying');
+        await sleep(backoffDelay(attempt, { maxMs: 5_000 }), this.abort.signal);
+      }
+    }
+  }
+
+  /** Subscribes to the topic filters (re-sent by mqtt.js after a reconnect without a session). */
+  async subscribe(filters: string[], qos: 0 | 1 | 2, shareGroup: string | undefined): Promise<void> {
+    const topics = filters.map((filter) => (shareGroup ? `$share/${shareGroup}/${filter}` : filter));
+    await this.client.subscribeAsync(topics, { qos });
+    this.log.info({ topics, qos }, 'subscribed');
+  }
+
+  /** Stops taking messages; what arrives from now on stays with the broker. */
+  stopIntake(): void {
+    this.stopping = true;
+  }
+
+  /** Sends the open batch and waits until every message taken is confirmed and acknowledged. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.batcher.flush();
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(5);
+    if (this.inFlight > 0) {
+      this.log.warn({ inFlight: this.inFlight }, 'drain timed out; the broker will deliver these again');
+      this.abort.abort(new Error('drain timed out'));
+    }
+  }
+}

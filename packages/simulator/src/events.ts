@@ -1,0 +1,184 @@
+import { Random } from './random.js';
+
+/** An MES / Level-2 event: a JSON document with its own id, published on <site>/<area>/<line>/events/<type>. */
+export interface PlantEvent {
+  topic: string;
+  payload: Record<string, unknown> & { id: string; type: string; occurredAt: string };
+}
+
+const grades = ['S355J2', 'S460M', 'S690QL', 'HARDOX450', 'X70M', 'P355NL1'] as const;
+
+/**
+ * The life of plates through a steel plant: a heat starts and finishes at the caster, the strand is
+ * cut into slabs, slabs are rolled into plates that wait for quenching, and each quench reports a
+ * result. Each call gives the next event of that flow; ids are unique and stable for a seed.
+ */
+export class EventGenerator {
+  private readonly random: Random;
+  private sequence = 0;
+  private heat = 0;
+  private pending: Array<(now: number) => PlantEvent> = [];
+
+  constructor(
+    private readonly seed: number,
+    private readonly site = 'plant1',
+  ) {
+    this.random = new Random(seed ^ 0x5eed);
+  }
+
+  next(now = Date.now()): PlantEvent {
+    if (this.pending.length === 0) this.planHeat();
+    return (this.pending.shift() as (now: number) => PlantEvent)(now);
+  }
+
+  private event(area: string, line: string, type: string, fields: Record<string, unknown>, now: number): PlantEvent {
+    this.sequence += 1;
+    return {
+      topic: `${this.site}/${area}/${line}/events/${type}`,
+      payload: {
+        id: `${this.site}-${this.seed}-${String(this.sequence).padStart(9, '0')}`,
+        type,
+        occurredAt: new Date(now).toISOString(),
+        site: this.site,
+        area,
+        line,
+        ...fields,
+      },
+    };
+  }
+
+  private planHeat(): void {
+    const r = this.random;
+    this.heat += 1;
+    const heatId = `H${String(this.seed % 100).padStart(2, '0')}-${String(this.heat).padStart(6, '0')}`;
+    const grade = r.pick(grades);
+    const strand = r.pick(['strand1', 'strand2']);
+    const chemistry = {
+      C: round(r.between(0.05, 0.22), 3),
+      Si: round(r.between(0.1, 0.5), 3),
+      Mn: round(r.between(0.8, 1.65), 3),
+      P: round(r.between(0.005, 0.025), 4),
+      S: round(r.between(0.001, 0.012), 4),
+      Cr: round(r.between(0.01, 0.8), 3),
+      Ni: round(r.between(0.01, 0.6), 3),
+      Mo: round(r.between(0.0, 0.5), 3),
+      V: round(r.between(0.0, 0.08), 4),
+      Nb: round(r.between(0.0, 0.05), 4),
+      Ti: round(r.between(0.0, 0.03), 4),
+      Al: round(r.between(0.02, 0.05), 4),
+      N_ppm: r.int(30, 90),
+      H_ppm: round(r.between(0.8, 2.5), 2),
+    };
+    const ladleWeightT = round(r.between(150, 180), 1);
+    this.pending.push((now) =>
+      this.event(
+        'caster',
+        strand,
+        'heat.started',
+        {
+          heatId,
+          grade,
+          ladleId: `L${r.int(1, 12)}`,
+          ladleWeight_t: ladleWeightT,
+          tundishTemperature_C: round(r.between(1525, 1560), 1),
+          castingSpeed_m_min: round(r.between(0.9, 1.6), 2),
+          chemistry,
+          operator: { shift: r.pick(['A', 'B', 'C', 'D']), crew: r.int(1, 6) },
+        },
+        now,
+      ),
+    );
+    const slabs = r.int(4, 8);
+    const slabIds: string[] = [];
+    for (let s = 1; s <= slabs; s += 1) {
+      const slabId = `${heatId}-S${s}`;
+      slabIds.push(slabId);
+      this.pending.push((now) =>
+        this.event(
+          'caster',
+          strand,
+          'slab.cut',
+          {
+            heatId,
+            slabId,
+            grade,
+            length_mm: r.int(6000, 12000),
+            width_mm: r.pick([1600, 1800, 2000, 2200, 2500]),
+            thickness_mm: r.pick([150, 200, 250, 300]),
+            weight_t: round(r.between(18, 32), 2),
+            surfaceTemperature_C: round(r.between(750, 950), 1),
+            defects:
+              r.next() < 0.05
+                ? [{ kind: r.pick(['crack', 'inclusion', 'oscillation-mark']), position_mm: r.int(0, 6000) }]
+                : [],
+          },
+          now,
+        ),
+      );
+    }
+    this.pending.push((now) =>
+      this.event(
+        'caster',
+        strand,
+        'heat.finished',
+        {
+          heatId,
+          grade,
+          slabs: slabIds.length,
+          slabIds,
+          castWeight_t: round(ladleWeightT * r.between(0.95, 0.99), 1),
+          durationMin: round(r.between(45, 70), 1),
+          yield_pct: round(r.between(95, 99), 2),
+        },
+        now,
+      ),
+    );
+    for (const slabId of slabIds) {
+      const plateId = `${slabId}-P1`;
+      const thickness = r.pick([8, 10, 12, 15, 20, 25, 30, 40, 50]);
+      this.pending.push((now) =>
+        this.event(
+          'heat-treatment',
+          'quench1',
+          'plate.ready_for_quenching',
+          {
+            plateId,
+            slabId,
+            heatId,
+            grade,
+            thickness_mm: thickness,
+            width_mm: r.pick([2000, 2500, 3000, 3200]),
+            length_mm: r.int(8000, 18000),
+            temperature_C: round(r.between(880, 940), 1),
+            targetHardness_HB: r.int(380, 520),
+          },
+          now,
+        ),
+      );
+      this.pending.push((now) => {
+        const hardness = r.int(360, 540);
+        return this.event(
+          'heat-treatment',
+          'quench1',
+          'quench.result',
+          {
+            plateId,
+            heatId,
+            result: hardness >= 400 && hardness <= 500 ? 'ok' : 'rework',
+            hardness_HB: hardness,
+            waterFlow_m3_h: round(r.between(2500, 4200), 0),
+            waterTemperature_C: round(r.between(18, 32), 1),
+            flatness_mm_m: round(r.between(1, 9), 2),
+            quenchDuration_s: round(r.between(40, 140), 1),
+          },
+          now,
+        );
+      });
+    }
+  }
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
