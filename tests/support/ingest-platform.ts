@@ -1,6 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger } from '@plantmesh/core';
+import { createLogger, ingest } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import {
   freePort,
@@ -11,6 +13,7 @@ import {
   startServiceProcess,
   waitFor,
 } from '@plantmesh/testkit';
+import amqp from 'amqplib';
 import pg from 'pg';
 
 const root = join(import.meta.dirname, '../..');
@@ -33,6 +36,8 @@ export interface ServiceHandle {
 export class IngestPlatform {
   private readonly running = new Set<ManagedProcess>();
   private readonly pool: pg.Pool;
+  /** The services' logs; kept after the run when KEEP_TEST_LOGS is set, for a failure's post-mortem. */
+  readonly logDir = mkdtempSync(join(tmpdir(), 'plantmesh-ingest-logs-'));
 
   private constructor(
     readonly postgres: PostgresServer,
@@ -63,15 +68,15 @@ export class IngestPlatform {
   private async service(name: string, entry: string, env: Record<string, string>): Promise<ServiceHandle> {
     const opsPort = await freePort();
     const launch = async (): Promise<ServiceHandle> => {
-      const process = startServiceProcess({
+      const child = startServiceProcess({
         entry,
         env: { OPS_HOST: '127.0.0.1', OPS_PORT: String(opsPort), LOG_LEVEL: 'info', ...env },
-        logFile: join(this.postgres.dir, `${name}.log`),
+        logFile: join(this.logDir, `${name}.log`),
       });
-      this.running.add(process);
-      const handle: ServiceHandle = { process, opsPort, restart: launch };
+      this.running.add(child);
+      const handle: ServiceHandle = { process: child, opsPort, restart: launch };
       await waitFor(`${name} ready`, async () => {
-        if (!process.alive) throw new Error(`${name} exited:\n${process.tail()}`);
+        if (!child.alive) throw new Error(`${name} exited:\n${child.tail()}`);
         return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status === 200;
       });
       return handle;
@@ -118,6 +123,30 @@ export class IngestPlatform {
     }
   }
 
+  /** Queue depths and the services' pipeline metrics, for the message of a failed wait. */
+  async diagnose(services: ServiceHandle[]): Promise<string> {
+    const lines: string[] = [];
+    try {
+      const connection = await amqp.connect(this.rabbitmq.url);
+      const channel = await connection.createChannel();
+      for (const queue of Object.values(ingest.queues)) {
+        const { messageCount, consumerCount } = await channel.checkQueue(queue);
+        lines.push(`${queue}: ${messageCount} ready, ${consumerCount} consumers`);
+      }
+      await connection.close();
+    } catch (error) {
+      lines.push(`rabbitmq: ${(error as Error).message}`);
+    }
+    for (const service of services) {
+      const text = await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)
+        .then((response) => response.text())
+        .catch((error: Error) => `unreachable: ${error.message}`);
+      lines.push(...text.split('\n').filter((line) => /^plantmesh_(reader|writer)_(?!.*_bucket)/.test(line)));
+    }
+    lines.push(`quarantine: ${await this.count('select count(*) as n from raw.quarantine')}`);
+    return lines.join('\n');
+  }
+
   async count(sql: string): Promise<number> {
     const [row] = await this.query<{ n: number }>(sql);
     return Number(row?.n ?? 0);
@@ -129,5 +158,7 @@ export class IngestPlatform {
     await Promise.all(
       [this.postgres, this.rabbitmq, this.eventsBroker, this.sensorsBroker].map((server) => server.destroy()),
     );
+    if (process.env.KEEP_TEST_LOGS) process.stderr.write(`service logs kept in ${this.logDir}\n`);
+    else rmSync(this.logDir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,6 @@ import {
   type Postgres,
   sleep,
 } from '@plantmesh/core';
-import type pg from 'pg';
 import type { WriterMetrics } from './metrics.js';
 import { headersAsJson, writeQuarantine } from './quarantine-store.js';
 import type { StreamWriter } from './stream-writer.js';
@@ -91,7 +90,7 @@ export class BatchConsumer<T> {
   private async write(batch: Array<Pending<T>>): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const inserted = await this.transaction(async (client) => {
+        const inserted = await this.postgres.transaction(async (client) => {
           const items = batch.filter((entry) => entry.item !== undefined).map((entry) => entry.item as T);
           const written = items.length > 0 ? await this.writer.write(client, items) : 0;
           await writeQuarantine(
@@ -136,24 +135,6 @@ export class BatchConsumer<T> {
       payload: entry.message.content,
       headers: headersAsJson(headers),
     };
-  }
-
-  private async transaction<R>(work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
-    const client = await this.postgres.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      broken = error as Error;
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      // A connection that failed mid-transaction is not given back to the pool.
-      client.release(broken && isTransientPgError(broken) ? broken : undefined);
-    }
   }
 
   private acknowledge(batch: Array<Pending<T>>, inserted: number): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import amqp, { type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -33,6 +34,8 @@ export class AmqpClient {
   private waiters: Array<(channel: ConfirmChannel) => void> = [];
   private closing = false;
   private blocked = false;
+  /** Ids of messages the broker returned as unroutable, until their confirm arrives. */
+  private readonly returned = new Set<string>();
   private readonly tracker: ConnectionTracker;
 
   constructor(private readonly options: AmqpOptions) {
@@ -77,6 +80,9 @@ export class AmqpClient {
   private async openChannel(model: amqp.ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error) => this.options.log.warn({ err: error }, 'amqp channel error'));
+    channel.on('return', (message: { properties: { messageId?: string } }) => {
+      if (message.properties.messageId) this.returned.add(message.properties.messageId);
+    });
     channel.on('close', () => {
       if (this.current === channel) this.current = undefined;
       // A channel can close on its own (a failed declaration, a broker-side policy); re-open it while
@@ -124,9 +130,10 @@ export class AmqpClient {
   }
 
   /**
-   * Publishes a persistent message and resolves once the broker has confirmed it (the message is in
-   * the queue, replicated for a quorum queue). Rejects when the broker refuses it or the channel goes
-   * down before the confirm: the caller still holds the message and decides whether to retry.
+   * Publishes a persistent, mandatory message and resolves once the broker has confirmed it (the
+   * message is in a queue, replicated for a quorum queue). Rejects when the broker refuses it, no queue
+   * takes it, or the channel goes down before the confirm: the caller still holds the message and
+   * decides whether to retry.
    */
   async publish(
     exchange: string,
@@ -136,11 +143,21 @@ export class AmqpClient {
     signal?: AbortSignal,
   ): Promise<void> {
     const channel = await this.channel(signal);
+    const messageId = options.messageId ?? randomUUID();
     await new Promise<void>((resolve, reject) => {
-      channel.publish(exchange, routingKey, content, { persistent: true, ...options }, (error) =>
-        error
-          ? reject(error instanceof Error ? error : new Error(`publish not confirmed: ${String(error)}`))
-          : resolve(),
+      channel.publish(
+        exchange,
+        routingKey,
+        content,
+        { persistent: true, mandatory: true, ...options, messageId },
+        (error) => {
+          if (error)
+            return reject(error instanceof Error ? error : new Error(`publish not confirmed: ${String(error)}`));
+          // A message no queue took is confirmed too; `mandatory` makes the broker return it first.
+          if (this.returned.delete(messageId))
+            return reject(new Error(`no queue took the message (${exchange}/${routingKey})`));
+          resolve();
+        },
       );
     });
   }

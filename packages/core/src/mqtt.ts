@@ -43,8 +43,12 @@ export class MqttConnection {
       password: options.password,
       reconnectPeriod: backoffDelay(1),
       connectTimeout: 5_000,
-      properties: options.clean ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 86_400 },
       ...options.client,
+      // Merged, not replaced: without the session expiry an MQTT 5 session ends with the connection.
+      properties: {
+        ...options.client?.properties,
+        ...(options.clean ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 86_400 }),
+      },
     });
     this.client.on('connect', (connack) => {
       this.failures = 0;

@@ -81,6 +81,38 @@ export class Postgres {
     this.timer.unref();
   }
 
+  /**
+   * Runs `work` in one transaction on a pooled connection. A connection that fails on the way is
+   * destroyed rather than returned to the pool, and is not asked to roll back (the server already did;
+   * after a broken COPY its query queue would never move again). Errors a checked-out connection emits
+   * while in use are caught here instead of crashing the process.
+   */
+  async transaction<R>(work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      if (broken || isTransientPgError(error)) {
+        broken ??= error as Error;
+        this.markDown(error);
+      } else {
+        await client.query('rollback').catch(() => {});
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
