@@ -15,6 +15,8 @@ export interface LocalService {
   entry: string;
   args?: string[];
   env: Record<string, string>;
+  /** false for a program without an ops port (the simulator). */
+  ops?: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
         ...['--series', '200', '--rate', '1000', '--events-rate', '5', '--progress-seconds', '10'],
       ],
       env: {},
+      ops: false,
     },
   ];
 }

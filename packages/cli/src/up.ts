@@ -13,6 +13,23 @@ import {
 import { localPorts } from './ports.js';
 import { localServices, type PlatformEndpoints } from './services.js';
 
+/** A pino JSON line as `HH:MM:SS level message key=value ...`, for a person watching the terminal. */
+export function readableLogLine(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  const { time, level, msg, service: _service, version: _version, err, ...rest } = entry;
+  const clock = typeof time === 'string' ? time.slice(11, 19) : '';
+  const extra = Object.entries(rest).map(
+    ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  );
+  const error = err && typeof err === 'object' ? [`error="${(err as { message?: string }).message}"`] : [];
+  return [clock, String(level ?? '').padEnd(5), msg, ...extra, ...error].join(' ');
+}
+
 export interface UpOptions {
   /** Data and logs of the local platform; kept between runs. */
   dir: string;
@@ -85,7 +102,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
           args: definition.args,
           env: { OPS_HOST: '127.0.0.1', OPS_PORT: String(opsPort), ...definition.env },
           logFile: join(logDir, `${definition.name}.log`),
-          onLine: (line) => print(`${prefix} ${line}`),
+          onLine: (line) => print(`${prefix} ${readableLogLine(line)}`),
         }),
       });
     });
@@ -97,11 +114,12 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     row('', `prometheus metrics ${rabbitmq.prometheusUrl}`);
     row('mqtt events', mqttEvents.url);
     row('mqtt sensors', mqttSensors.url);
-    services.forEach((service, index) => {
+    definitions.forEach((definition, index) => {
       const ops = `http://127.0.0.1:${ports.servicesFrom + index}`;
-      row(service.name, `${ops}/metrics  ${ops}/readyz`);
+      row(definition.name, definition.ops === false ? 'publishing to both brokers' : `${ops}/metrics  ${ops}/readyz`);
     });
     print(`  server logs    ${dir}/<server>/<server>.log; service logs ${logDir}`);
+    print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
     print('Press Ctrl-C to stop.');
     return { endpoints, stop };
   } catch (error) {

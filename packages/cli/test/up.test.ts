@@ -54,9 +54,18 @@ describe('plantmesh up', () => {
 
     const client = new pg.Client(postgresUrl);
     await client.connect();
-    const { rows } = await client.query('select count(*)::int as n from plantmesh.schema_migrations');
+    const count = async (sql: string) => (await client.query(sql)).rows[0].n as number;
+    expect(await count('select count(*)::int as n from plantmesh.schema_migrations')).toBeGreaterThan(6);
+    // The simulator feeds both readers; events and samples reach PostgreSQL through the writer.
+    await waitFor('events and samples stored', async () => {
+      const events = await count('select count(*)::int as n from raw.events');
+      const latest = await count('select count(*)::int as n from metrics.latest');
+      return events > 0 && latest > 0;
+    });
     await client.end();
-    expect(rows[0].n).toBeGreaterThan(6);
+    for (const name of ['amqp-writer', 'events-reader', 'sensors-reader']) {
+      expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
+    }
     const management = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/overview`, {
       headers: { authorization: `Basic ${Buffer.from('plantmesh:plantmesh').toString('base64')}` },
     });

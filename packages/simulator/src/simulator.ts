@@ -112,8 +112,11 @@ export class Simulator {
     if (this.sensorsClient) {
       const limit = this.options.maxSamples ?? Number.POSITIVE_INFINITY;
       const due = Math.min(limit, Math.floor(elapsedS * this.options.samplesPerSecond));
-      while (this.samplesIssued < due && this.samplesInFlight < window) {
-        this.publishSamples(this.sensorsClient, Math.min(this.options.samplesPerMessage, due - this.samplesIssued));
+      // Messages are full, as a gateway sends them; only the last one before the limit may be short.
+      while (this.samplesInFlight < window) {
+        const count = Math.min(this.options.samplesPerMessage, due - this.samplesIssued);
+        if (count <= 0 || (count < this.options.samplesPerMessage && due < limit)) break;
+        this.publishSamples(this.sensorsClient, count);
       }
     }
   }
