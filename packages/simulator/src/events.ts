@@ -42,6 +42,7 @@ export class EventGenerator {
         site: this.site,
         area,
         line,
+        recordedBy: { system: `L2-${area}`, version: '4.2.1', host: `l2-${area}-${line}` },
         ...fields,
       },
     };
@@ -70,12 +71,21 @@ export class EventGenerator {
       H_ppm: round(r.between(0.8, 2.5), 2),
     };
     const ladleWeightT = round(r.between(150, 180), 1);
+    // The production order the heat serves travels with each of its events, as Level-2 systems send it.
+    const order = {
+      orderId: `PO-${2026}-${String(r.int(1, 99_999)).padStart(5, '0')}`,
+      customer: `C${String(r.int(1, 400)).padStart(4, '0')}`,
+      specification: r.pick(['EN 10025-2', 'EN 10025-4', 'EN 10025-6', 'EN 10028-3', 'API 5L']),
+      deliveryWeek: `2026-W${String(r.int(1, 52)).padStart(2, '0')}`,
+      route: ['caster', 'reheat-furnace', 'roughing-stand', 'finishing-stand', 'quench', 'tempering', 'inspection'],
+    };
     this.pending.push((now) =>
       this.event(
         'caster',
         strand,
         'heat.started',
         {
+          order,
           heatId,
           grade,
           ladleId: `L${r.int(1, 12)}`,
@@ -99,6 +109,7 @@ export class EventGenerator {
           strand,
           'slab.cut',
           {
+            order,
             heatId,
             slabId,
             grade,
@@ -107,6 +118,12 @@ export class EventGenerator {
             thickness_mm: r.pick([150, 200, 250, 300]),
             weight_t: round(r.between(18, 32), 2),
             surfaceTemperature_C: round(r.between(750, 950), 1),
+            widthTemperatureProfile_C: series(r, 12, 760, 940, 1),
+            torch: {
+              id: `T${r.int(1, 4)}`,
+              oxygenFlow_m3_h: round(r.between(40, 90), 1),
+              cutDuration_s: round(r.between(60, 180), 1),
+            },
             defects:
               r.next() < 0.05
                 ? [{ kind: r.pick(['crack', 'inclusion', 'oscillation-mark']), position_mm: r.int(0, 6000) }]
@@ -122,6 +139,7 @@ export class EventGenerator {
         strand,
         'heat.finished',
         {
+          order,
           heatId,
           grade,
           slabs: slabIds.length,
@@ -129,6 +147,11 @@ export class EventGenerator {
           castWeight_t: round(ladleWeightT * r.between(0.95, 0.99), 1),
           durationMin: round(r.between(45, 70), 1),
           yield_pct: round(r.between(95, 99), 2),
+          additions: ['FeMn', 'FeSi', 'Al-wire', 'CaSi', 'FeNb', 'FeV', 'FeMo', 'lime'].map((material) => ({
+            material,
+            mass_kg: round(r.between(5, 1200), 1),
+            addedAtMin: round(r.between(0, 40), 1),
+          })),
         },
         now,
       ),
@@ -142,6 +165,7 @@ export class EventGenerator {
           'quench1',
           'plate.ready_for_quenching',
           {
+            order,
             plateId,
             slabId,
             heatId,
@@ -151,6 +175,8 @@ export class EventGenerator {
             length_mm: r.int(8000, 18000),
             temperature_C: round(r.between(880, 940), 1),
             targetHardness_HB: r.int(380, 520),
+            lengthTemperatureProfile_C: series(r, 24, 870, 945, 1),
+            surfaceInspection: { scaleIndex: round(r.between(0, 3), 2), marks: r.int(0, 4), camera: `C${r.int(1, 3)}` },
           },
           now,
         ),
@@ -162,6 +188,7 @@ export class EventGenerator {
           'quench1',
           'quench.result',
           {
+            order,
             plateId,
             heatId,
             result: hardness >= 400 && hardness <= 500 ? 'ok' : 'rework',
@@ -170,12 +197,20 @@ export class EventGenerator {
             waterTemperature_C: round(r.between(18, 32), 1),
             flatness_mm_m: round(r.between(1, 9), 2),
             quenchDuration_s: round(r.between(40, 140), 1),
+            hardnessProfile_HB: series(r, 12, 360, 540, 0),
+            flatnessProfile_mm_m: series(r, 12, 0.5, 9, 2),
+            headerPressures_bar: series(r, 8, 1.5, 6, 2),
           },
           now,
         );
       });
     }
   }
+}
+
+/** `count` readings between min and max, e.g. a temperature profile along a plate. */
+function series(r: Random, count: number, min: number, max: number, digits: number): number[] {
+  return Array.from({ length: count }, () => round(r.between(min, max), digits));
 }
 
 function round(value: number, digits: number): number {
