@@ -22,6 +22,8 @@ interface Pending<T> {
 export interface BatchOptions {
   maxRows: number;
   maxMs: number;
+  /** Batches written at once, each on its own connection: one builds while the database loads another. */
+  concurrency: number;
 }
 
 /**
@@ -35,7 +37,9 @@ export class BatchConsumer<T> {
   private pending: Array<Pending<T>> = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly ready: Array<Array<Pending<T>>> = [];
+  private active = 0;
+  private idle: (() => void) | undefined;
   private consumer: { channel: ConfirmChannel; tag: string } | undefined;
   private stopped = false;
   private readonly labels: { stream: string };
@@ -76,31 +80,43 @@ export class BatchConsumer<T> {
     else this.timer ??= setTimeout(() => this.flush(), this.options.maxMs);
   }
 
-  /** Hands the gathered messages to the (sequential) writing queue. */
+  /** Hands the gathered messages to the writers. */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
-    const batch = this.pending;
+    this.ready.push(this.pending);
     this.pending = [];
     this.pendingRows = 0;
-    this.writing = this.writing.then(() => this.write(batch));
+    this.startWrites();
+  }
+
+  private startWrites(): void {
+    while (this.active < this.options.concurrency && this.ready.length > 0) {
+      const batch = this.ready.shift() as Array<Pending<T>>;
+      this.active += 1;
+      void this.write(batch).finally(() => {
+        this.active -= 1;
+        this.startWrites();
+        if (this.active === 0) this.idle?.();
+      });
+    }
   }
 
   private async write(batch: Array<Pending<T>>): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const inserted = await this.postgres.transaction(async (client) => {
+        const written = await this.postgres.transaction(async (client) => {
           const items = batch.filter((entry) => entry.item !== undefined).map((entry) => entry.item as T);
-          const written = items.length > 0 ? await this.writer.write(client, items) : 0;
+          const result = items.length > 0 ? await this.writer.write(client, items) : { rows: 0 };
           await writeQuarantine(
             client,
             batch.filter((entry) => entry.refused).map((entry) => this.quarantineEntry(entry)),
           );
-          return written;
+          return result;
         });
-        this.writer.committed?.();
-        this.acknowledge(batch, inserted);
+        written.onCommit?.();
+        this.acknowledge(batch, written.rows);
         return;
       } catch (error) {
         const refusedOnly = batch.every((entry) => entry.refused);
@@ -166,6 +182,6 @@ export class BatchConsumer<T> {
     this.stopped = true;
     if (this.consumer) await this.consumer.channel.cancel(this.consumer.tag).catch(() => {});
     this.flush();
-    await this.writing;
+    if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
   }
 }

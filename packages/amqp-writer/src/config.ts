@@ -16,7 +16,9 @@ export const writerEnv = {
   /** Unacknowledged sample batch messages (each holds up to the reader's BATCH_MAX_SAMPLES). */
   SAMPLE_PREFETCH: env.int(1).default(32),
   /** Samples per transaction (one COPY). */
-  SAMPLE_BATCH_MAX_ROWS: env.int(1).default(20_000),
+  SAMPLE_BATCH_MAX_ROWS: env.int(1).default(50_000),
+  /** Transactions in progress at once per stream, each on its own connection. */
+  WRITE_CONCURRENCY: env.int(1).default(2),
   /** How long a batch may wait to fill before it is written. */
   BATCH_MAX_MS: env.int(1).default(50),
 };

@@ -1,7 +1,7 @@
 import { type ConsumeMessage, ingest } from '@plantmesh/core';
 import type pg from 'pg';
 import { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
-import type { StreamWriter } from './stream-writer.js';
+import type { StreamWriter, WriteResult } from './stream-writer.js';
 
 function text(value: unknown): string | null {
   if (typeof value === 'string') return value;
@@ -46,8 +46,8 @@ export class DeadLetterWriter implements StreamWriter<QuarantineEntry & { receiv
     return [item.receivedAt];
   }
 
-  async write(client: pg.ClientBase, items: QuarantineEntry[]): Promise<number> {
+  async write(client: pg.ClientBase, items: QuarantineEntry[]): Promise<WriteResult> {
     await writeQuarantine(client, items);
-    return items.length;
+    return { rows: items.length };
   }
 }

@@ -1,7 +1,7 @@
 import { type ConsumeMessage, ingest } from '@plantmesh/core';
 import type pg from 'pg';
 import { headersAsJson } from './quarantine-store.js';
-import type { StreamWriter } from './stream-writer.js';
+import type { StreamWriter, WriteResult } from './stream-writer.js';
 
 export interface EventRow {
   id: string;
@@ -67,7 +67,7 @@ export class EventWriter implements StreamWriter<EventRow> {
     return [item.receivedAt];
   }
 
-  async write(client: pg.ClientBase, items: EventRow[]): Promise<number> {
+  async write(client: pg.ClientBase, items: EventRow[]): Promise<WriteResult> {
     // Each payload was parsed once in decode, so splicing its text in keeps the array well-formed.
     const records = items.map(
       (e) =>
@@ -83,6 +83,6 @@ export class EventWriter implements StreamWriter<EventRow> {
        on conflict (id) do nothing`,
       [`[${records.join(',')}]`],
     );
-    return result.rowCount ?? 0;
+    return { rows: result.rowCount ?? 0 };
   }
 }

@@ -5,4 +5,4 @@ export { type EventRow, EventWriter } from './event-writer.js';
 export { createWriterMetrics, type WriterMetrics } from './metrics.js';
 export { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
 export { SampleWriter } from './sample-writer.js';
-export type { StreamWriter } from './stream-writer.js';
+export type { StreamWriter, WriteResult } from './stream-writer.js';

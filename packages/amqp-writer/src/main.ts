@@ -59,7 +59,11 @@ await runService(
       const consumer = new BatchConsumer(
         writer,
         postgres,
-        { maxRows: samples ? config.SAMPLE_BATCH_MAX_ROWS : config.BATCH_MAX_ROWS, maxMs: config.BATCH_MAX_MS },
+        {
+          maxRows: samples ? config.SAMPLE_BATCH_MAX_ROWS : config.BATCH_MAX_ROWS,
+          maxMs: config.BATCH_MAX_MS,
+          concurrency: config.WRITE_CONCURRENCY,
+        },
         log.child({ stream }),
         writerMetrics,
       );

@@ -2,7 +2,7 @@ import { finished } from 'node:stream/promises';
 import { type ConsumeMessage, decodeSampleBatch, ingest, type SampleGroup } from '@plantmesh/core';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { StreamWriter } from './stream-writer.js';
+import type { StreamWriter, WriteResult } from './stream-writer.js';
 
 /**
  * metrics.samples by COPY (the fastest load PostgreSQL has), series registered on first sight, and
@@ -11,9 +11,8 @@ import type { StreamWriter } from './stream-writer.js';
 export class SampleWriter implements StreamWriter<SampleGroup[]> {
   readonly stream = 'samples';
   readonly queue = ingest.queues.samples;
+  /** Ids of committed series; ids found inside a transaction are cached only once it commits. */
   private readonly seriesIds = new Map<string, number>();
-  // Ids seen inside the open transaction; cached only once it commits.
-  private uncommitted = new Map<string, number>();
 
   decode(message: ConsumeMessage): SampleGroup[] {
     const groups = decodeSampleBatch(message.content);
@@ -31,9 +30,9 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
     return item.map((group) => group.receivedAt);
   }
 
-  async write(client: pg.ClientBase, items: SampleGroup[][]): Promise<number> {
+  async write(client: pg.ClientBase, items: SampleGroup[][]): Promise<WriteResult> {
     const groups = items.flat();
-    const ids = await this.resolveSeries(client, groups);
+    const { ids, found } = await this.resolveSeries(client, groups);
     const latest = new Map<number, [number, number, number]>();
     const lines: string[] = [];
     let rows = 0;
@@ -50,7 +49,8 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
     const copy = client.query(copyFrom('copy metrics.samples (ts, series_id, value, quality) from stdin'));
     copy.end(lines.join(''));
     await finished(copy);
-    const entries = [...latest.entries()];
+    // Locked in series order, so that concurrent batches cannot deadlock on metrics.latest.
+    const entries = [...latest.entries()].sort((a, b) => a[0] - b[0]);
     await client.query(
       `insert into metrics.latest (series_id, ts, value, quality)
        select * from unnest($1::int[], $2::timestamptz[], $3::float8[], $4::int2[])
@@ -63,38 +63,38 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
         entries.map(([, sample]) => sample[2]),
       ],
     );
-    return rows;
-  }
-
-  committed(): void {
-    for (const [path, id] of this.uncommitted) this.seriesIds.set(path, id);
-    this.uncommitted.clear();
+    return {
+      rows,
+      onCommit: () => {
+        for (const [path, id] of found) this.seriesIds.set(path, id);
+      },
+    };
   }
 
   /** The id of every series in the batch, registering the new ones with their unit. */
-  private async resolveSeries(client: pg.ClientBase, groups: SampleGroup[]): Promise<Map<string, number>> {
-    this.uncommitted = new Map();
+  private async resolveSeries(client: pg.ClientBase, groups: SampleGroup[]) {
+    const found = new Map<string, number>();
     const units = new Map<string, string | null>();
     for (const group of groups) {
       if (!this.seriesIds.has(group.topic) && !units.has(group.topic)) units.set(group.topic, group.unit);
     }
     if (units.size > 0) {
-      const paths = [...units.keys()];
+      const paths = [...units.keys()].sort();
       await client.query(
         `insert into metrics.series (path, unit) select * from unnest($1::text[], $2::text[])
          on conflict (path) do nothing`,
         [paths, paths.map((path) => units.get(path))],
       );
-      const found = await client.query<{ id: number; path: string }>(
+      const rows = await client.query<{ id: number; path: string }>(
         'select id, path from metrics.series where path = any($1::text[])',
         [paths],
       );
-      for (const row of found.rows) this.uncommitted.set(row.path, row.id);
+      for (const row of rows.rows) found.set(row.path, row.id);
     }
-    const ids = new Map(this.uncommitted);
+    const ids = new Map(found);
     for (const group of groups) {
       if (!ids.has(group.topic)) ids.set(group.topic, this.seriesIds.get(group.topic) as number);
     }
-    return ids;
+    return { ids, found };
   }
 }

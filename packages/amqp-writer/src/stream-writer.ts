@@ -11,8 +11,13 @@ export interface StreamWriter<T> {
   rows(item: T): number;
   /** When the MQTT reader received each part of the item, epoch ms (for the lag metric). */
   receivedAt(item: T): number[];
-  /** Writes inside the caller's transaction; resolves with the rows actually inserted. */
-  write(client: pg.ClientBase, items: T[]): Promise<number>;
-  /** Called after the transaction of the last `write` committed. */
-  committed?(): void;
+  /** Writes inside the caller's transaction (several may run at once, on separate connections). */
+  write(client: pg.ClientBase, items: T[]): Promise<WriteResult>;
+}
+
+export interface WriteResult {
+  /** Rows actually inserted (a second copy of an event is not). */
+  rows: number;
+  /** Runs once the transaction has committed, e.g. to cache what it created. */
+  onCommit?: () => void;
 }

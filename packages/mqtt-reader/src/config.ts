@@ -23,7 +23,7 @@ export const readerEnv = {
   EVENT_ID_FIELD: env.string().default('id'),
   MAX_PAYLOAD_BYTES: env.int(1).default(1024 * 1024),
   /** Messages received but not yet confirmed by RabbitMQ; beyond it MQTT reading pauses. */
-  MAX_IN_FLIGHT: env.int(1).default(2_000),
+  MAX_IN_FLIGHT: env.int(1).default(10_000),
   BATCH_MAX_SAMPLES: env.int(1).default(5_000),
   BATCH_MAX_MS: env.int(1).default(50),
 };

@@ -83,7 +83,11 @@ export class Reader {
       },
     );
     work.catch(() => {}).finally(() => this.track(-1));
-    while (this.inFlight >= this.options.maxInFlight && !this.stopping) await sleep(2);
+    if (this.inFlight >= this.options.maxInFlight) {
+      // Full: send the open batch now rather than at its timer, then wait for confirms to make room.
+      this.batcher.flush();
+      while (this.inFlight >= this.options.maxInFlight && !this.stopping) await sleep(1);
+    }
     if (!this.stopping) callback();
   }
 
