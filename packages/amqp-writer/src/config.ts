@@ -9,8 +9,8 @@ export const writerEnv = {
   AMQP_URL: env.url(['amqp', 'amqps']),
   /** Comma-separated: which queues this writer consumes (one deployment each scales them apart). */
   WRITER_STREAMS: env.string().default(writerStreams.join(',')),
-  /** Unacknowledged event and dead-letter deliveries; larger than a batch, so the next fills while one is written. */
-  PREFETCH: env.int(1).default(4_000),
+  /** Unacknowledged event-batch and dead-letter deliveries; the next batch fills while one is written. */
+  PREFETCH: env.int(1).default(200),
   /** Events (or dead letters) per transaction. */
   BATCH_MAX_ROWS: env.int(1).default(2_000),
   /** Unacknowledged sample batch messages (each holds up to the reader's BATCH_MAX_SAMPLES). */

@@ -1,26 +1,15 @@
 import { type ConsumeMessage, ingest } from '@plantmesh/core';
 import type pg from 'pg';
-import { headersAsJson } from './quarantine-store.js';
 import type { StreamWriter, WriteResult } from './stream-writer.js';
 
-export interface EventRow {
-  id: string;
-  topic: string;
-  source: string;
+/** One AMQP message of the event stream: a JSON array of event records (see eventRecord in core). */
+export interface EventBatch {
+  /** The array's inside, so that the records of several messages join into one array. */
+  records: string;
+  count: number;
+  /** When the reader received the batch's oldest event, epoch ms. */
   receivedAt: number;
-  /** The payload's JSON text, checked to be one JSON value. */
-  payload: string;
-  headers: Record<string, unknown>;
-  traceparent: string | null;
 }
-
-const columns = new Set<string>([
-  ingest.headers.eventId,
-  ingest.headers.topic,
-  ingest.headers.source,
-  ingest.headers.receivedAt,
-  'traceparent',
-]);
 
 function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -29,52 +18,38 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * raw.events: one JSON-array parameter expanded in SQL (the fastest path short of COPY, which cannot
- * skip duplicates); a second copy of an id is ignored.
+ * raw.events: the records of many batch messages joined into one JSON-array parameter and expanded in
+ * SQL, without parsing them here; a second copy of an id is ignored. A batch PostgreSQL refuses is
+ * retried message by message by the consumer, and a refused message is quarantined whole.
  */
-export class EventWriter implements StreamWriter<EventRow> {
+export class EventWriter implements StreamWriter<EventBatch> {
   readonly stream = 'events';
   readonly queue = ingest.queues.events;
 
-  decode(message: ConsumeMessage): EventRow {
+  decode(message: ConsumeMessage): EventBatch {
     const headers = message.properties.headers ?? {};
-    const id = text(headers[ingest.headers.eventId]) ?? text(message.properties.messageId);
-    if (!id) throw new Error('the message carries no event id');
-    const payload = message.content.toString('utf8');
-    try {
-      JSON.parse(payload);
-    } catch (error) {
-      throw new Error(`the payload is not JSON: ${(error as Error).message}`);
-    }
+    const body = message.content.toString('utf8').trim();
+    if (!body.startsWith('[') || !body.endsWith(']')) throw new Error('an event batch must be a JSON array');
+    const count = Number(headers[ingest.headers.count]);
+    if (!Number.isInteger(count) || count < 0) throw new Error(`the batch carries no ${ingest.headers.count} header`);
     const receivedAt = Date.parse(text(headers[ingest.headers.receivedAt]) ?? '');
-    const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => !columns.has(name)));
     return {
-      id,
-      topic: text(headers[ingest.headers.topic]) ?? '',
-      source: text(headers[ingest.headers.source]) ?? 'unknown',
+      records: body.slice(1, -1).trim(),
+      count,
       receivedAt: Number.isNaN(receivedAt) ? Date.now() : receivedAt,
-      payload,
-      headers: headersAsJson(rest),
-      traceparent: text(headers.traceparent) ?? null,
     };
   }
 
-  rows(): number {
-    return 1;
+  rows(item: EventBatch): number {
+    return item.count;
   }
 
-  receivedAt(item: EventRow): number[] {
-    return [item.receivedAt];
+  receivedAt(item: EventBatch): number[] {
+    return new Array<number>(item.count).fill(item.receivedAt);
   }
 
-  async write(client: pg.ClientBase, items: EventRow[]): Promise<WriteResult> {
-    // Each payload was parsed once in decode, so splicing its text in keeps the array well-formed.
-    const records = items.map(
-      (e) =>
-        `{"id":${JSON.stringify(e.id)},"topic":${JSON.stringify(e.topic)},"source":${JSON.stringify(e.source)},` +
-        `"received_at":${JSON.stringify(new Date(e.receivedAt).toISOString())},"payload":${e.payload},` +
-        `"headers":${JSON.stringify(e.headers)},"traceparent":${JSON.stringify(e.traceparent)}}`,
-    );
+  async write(client: pg.ClientBase, items: EventBatch[]): Promise<WriteResult> {
+    const records = items.map((item) => item.records).filter((records) => records.length > 0);
     const result = await client.query(
       `insert into raw.events (id, topic, source, received_at, payload, headers, traceparent)
        select id, topic, source, received_at, payload, headers, traceparent

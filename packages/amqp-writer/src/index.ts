@@ -1,7 +1,7 @@
 export { BatchConsumer, type BatchOptions } from './batch-consumer.js';
 export { parseStreams, type WriterStream, writerEnv, writerStreams } from './config.js';
 export { DeadLetterWriter } from './dead-letter-writer.js';
-export { type EventRow, EventWriter } from './event-writer.js';
+export { type EventBatch, EventWriter } from './event-writer.js';
 export { createWriterMetrics, type WriterMetrics } from './metrics.js';
 export { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
 export { SampleWriter } from './sample-writer.js';

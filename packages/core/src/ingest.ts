@@ -19,6 +19,8 @@ export const ingest = {
     topic: 'x-topic',
     source: 'x-source',
     receivedAt: 'x-received-at',
+    /** Items in a batch message (events or samples). */
+    count: 'x-count',
     /** On a dead letter: why it was refused, and by which stage. */
     reason: 'x-reason',
     stage: 'x-stage',
@@ -92,4 +94,31 @@ export function encodeSampleBatch(groups: SampleGroup[]): Buffer {
 export function decodeSampleBatch(body: Buffer): SampleGroup[] {
   const entries = JSON.parse(body.toString('utf8')) as Array<[string, string | null, number, SampleGroup['samples']]>;
   return entries.map(([topic, unit, receivedAt, samples]) => ({ topic, unit, receivedAt, samples }));
+}
+
+/** One event inside an event batch: the columns of raw.events, the payload spliced in as it came. */
+export interface EventEnvelope {
+  id: string;
+  topic: string;
+  source: string;
+  receivedAt: number;
+  headers: Record<string, unknown>;
+  traceparent: string | null;
+}
+
+/**
+ * An event as a JSON record of an event batch, named as raw.events' columns so that the writer can hand
+ * a whole batch to PostgreSQL without parsing it. `payload` must be one JSON value (the reader checked).
+ */
+export function eventRecord(envelope: EventEnvelope, payload: string): string {
+  return (
+    `{"id":${JSON.stringify(envelope.id)},"topic":${JSON.stringify(envelope.topic)},` +
+    `"source":${JSON.stringify(envelope.source)},"received_at":"${new Date(envelope.receivedAt).toISOString()}",` +
+    `"headers":${JSON.stringify(envelope.headers)},"traceparent":${JSON.stringify(envelope.traceparent)},"payload":${payload}}`
+  );
+}
+
+/** The body of an event batch message: a JSON array of event records. */
+export function encodeEventBatch(records: string[]): Buffer {
+  return Buffer.from(`[${records.join(',')}]`);
 }

@@ -82,7 +82,17 @@ export class MqttConnection {
     });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync();
+  /** Disconnects cleanly; forces the socket closed if that takes longer than `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    const outcome = await Promise.race([this.client.endAsync(), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.options.log.warn('mqtt disconnect timed out, closing the connection');
+      await this.client.endAsync(true);
+    }
   }
 }

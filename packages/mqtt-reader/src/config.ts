@@ -24,8 +24,12 @@ export const readerEnv = {
   MAX_PAYLOAD_BYTES: env.int(1).default(1024 * 1024),
   /** Messages received but not yet confirmed by RabbitMQ; beyond it MQTT reading pauses. */
   MAX_IN_FLIGHT: env.int(1).default(10_000),
+  /** Sensors: samples per AMQP message, and how long a batch may wait to fill. */
   BATCH_MAX_SAMPLES: env.int(1).default(5_000),
   BATCH_MAX_MS: env.int(1).default(50),
+  /** Events: events per AMQP message, and how long a batch may wait to fill. */
+  EVENT_BATCH_MAX: env.int(1).default(200),
+  EVENT_BATCH_MAX_MS: env.int(1).default(10),
 };
 
 export type ReaderProfile = 'events' | 'sensors';

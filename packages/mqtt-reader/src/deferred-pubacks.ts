@@ -43,7 +43,10 @@ export class DeferredPubacks {
     return this.queue.length;
   }
 
-  /** Holds the PUBACK of this message until the returned function is called. */
+  /**
+   * Holds the PUBACK of this message until the returned function is called; never called, it is not
+   * acknowledged on this connection and the broker delivers it again later.
+   */
   hold(messageId: number): () => void {
     const held: Held = { messageId, settled: false };
     this.queue.push(held);

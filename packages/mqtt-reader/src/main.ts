@@ -49,6 +49,8 @@ await runService(
         maxInFlight: config.MAX_IN_FLIGHT,
         batchMaxSamples: config.BATCH_MAX_SAMPLES,
         batchMaxMs: config.BATCH_MAX_MS,
+        eventBatchMax: config.EVENT_BATCH_MAX,
+        eventBatchMaxMs: config.EVENT_BATCH_MAX_MS,
       },
       log,
       stream,

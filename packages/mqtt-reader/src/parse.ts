@@ -43,6 +43,9 @@ export function parseEvent(topic: string, payload: Buffer, idField: string, maxB
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     return refuse('invalid_event', 'an event must be a JSON object');
   }
+  if (payload.includes('\\u0000')) {
+    return refuse('invalid_event', 'the payload contains \\u0000, which PostgreSQL cannot store in jsonb');
+  }
   const own = (document as Record<string, unknown>)[idField];
   if (typeof own === 'string' && own.length > 0 && own.length <= 200) return { ok: true, value: { id: own } };
   if (typeof own === 'number' && Number.isFinite(own)) return { ok: true, value: { id: String(own) } };

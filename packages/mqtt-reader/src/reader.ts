@@ -3,18 +3,22 @@ import {
   type AmqpClient,
   type AmqpPublishOptions,
   backoffDelay,
+  encodeEventBatch,
+  encodeSampleBatch,
+  eventRecord,
   extractTraceContext,
   ingest,
   injectTraceContext,
   type Logger,
+  type SampleGroup,
   sleep,
 } from '@plantmesh/core';
 import type { IPublishPacket, MqttClient } from 'mqtt';
+import { Batcher } from './batcher.js';
 import type { ReaderProfile } from './config.js';
 import { DeferredPubacks } from './deferred-pubacks.js';
 import type { ReaderMetrics } from './metrics.js';
 import { type Parsed, parseEvent, parseSamples } from './parse.js';
-import { SampleBatcher } from './sample-batcher.js';
 
 export interface ReaderOptions {
   profile: ReaderProfile;
@@ -24,9 +28,17 @@ export interface ReaderOptions {
   maxInFlight: number;
   batchMaxSamples: number;
   batchMaxMs: number;
+  eventBatchMax: number;
+  eventBatchMaxMs: number;
 }
 
 const tracer = trace.getTracer('plantmesh-mqtt-reader');
+
+/** An event on its way: its record for the batch, and when it arrived (for the lag header). */
+interface EventItem {
+  record: string;
+  receivedAt: number;
+}
 
 /**
  * Moves MQTT messages into RabbitMQ. Each message is acknowledged to the broker only after RabbitMQ
@@ -36,7 +48,8 @@ const tracer = trace.getTracer('plantmesh-mqtt-reader');
  */
 export class Reader {
   private readonly pubacks: DeferredPubacks;
-  private readonly batcher: SampleBatcher;
+  private readonly events: Batcher<EventItem>;
+  private readonly samples: Batcher<SampleGroup>;
   private inFlight = 0;
   private stopping = false;
   private readonly abort = new AbortController();
@@ -49,10 +62,21 @@ export class Reader {
     private readonly metrics: ReaderMetrics,
   ) {
     this.pubacks = new DeferredPubacks(client);
-    this.batcher = new SampleBatcher(options.batchMaxSamples, options.batchMaxMs, async (body, samples) => {
-      await this.publish(ingest.exchange, ingest.routingKeys.samples, body, {
+    this.events = new Batcher<EventItem>(options.eventBatchMax, options.eventBatchMaxMs, (items, count) =>
+      this.publish(ingest.exchange, ingest.routingKeys.events, encodeEventBatch(items.map((item) => item.record)), {
         contentType: 'application/json',
-        headers: { [ingest.headers.source]: options.source },
+        headers: {
+          [ingest.headers.source]: options.source,
+          [ingest.headers.count]: count,
+          // The oldest event's receipt: the writer's lag metric errs on the long side.
+          [ingest.headers.receivedAt]: new Date(items[0]?.receivedAt ?? Date.now()).toISOString(),
+        },
+      }),
+    );
+    this.samples = new Batcher<SampleGroup>(options.batchMaxSamples, options.batchMaxMs, async (groups, samples) => {
+      await this.publish(ingest.exchange, ingest.routingKeys.samples, encodeSampleBatch(groups), {
+        contentType: 'application/json',
+        headers: { [ingest.headers.source]: options.source, [ingest.headers.count]: samples },
       });
       this.metrics.batch(samples);
       this.metrics.samplesForwarded(samples);
@@ -63,8 +87,13 @@ export class Reader {
   }
 
   private async handle(packet: IPublishPacket, callback: (error?: Error) => void): Promise<void> {
-    // Once stopping, a message is left unacknowledged: the broker keeps it for the next reader.
-    if (this.stopping) return;
+    // Once stopping, a message is left unacknowledged (its PUBACK withheld, so that mqtt.js can go on
+    // and close cleanly): the broker keeps it for the next reader.
+    if (this.stopping) {
+      if (packet.qos > 0 && packet.messageId !== undefined) this.pubacks.hold(packet.messageId);
+      callback();
+      return;
+    }
     const receivedAt = Date.now();
     this.metrics.received();
     const settle = packet.qos > 0 && packet.messageId !== undefined ? this.pubacks.hold(packet.messageId) : undefined;
@@ -85,7 +114,7 @@ export class Reader {
     work.catch(() => {}).finally(() => this.track(-1));
     if (this.inFlight >= this.options.maxInFlight) {
       // Full: send the open batch now rather than at its timer, then wait for confirms to make room.
-      this.batcher.flush();
+      this.flushBatches();
       while (this.inFlight >= this.options.maxInFlight && !this.stopping) await sleep(1);
     }
     if (!this.stopping) callback();
@@ -110,23 +139,25 @@ export class Reader {
     const payload = packet.payload as Buffer;
     const parsed = parseEvent(packet.topic, payload, this.options.eventIdField, this.options.maxPayloadBytes);
     if (!parsed.ok) return this.deadLetter(packet, receivedAt, parsed);
-    const parent = extractTraceContext(packet.properties?.userProperties);
+    const userProperties = packet.properties?.userProperties;
+    const parent = extractTraceContext(userProperties);
     const span = tracer.startSpan(
       'forward event',
       { kind: SpanKind.PRODUCER, attributes: { topic: packet.topic } },
       parent,
     );
     try {
-      const headers = injectTraceContext(
-        { ...this.headers(packet, receivedAt), [ingest.headers.eventId]: parsed.value.id },
-        trace.setSpan(parent, span),
-      );
-      await this.publish(ingest.exchange, ingest.routingKeys.events, payload, {
-        messageId: parsed.value.id,
-        contentType: 'application/json',
-        timestamp: Math.floor(receivedAt / 1000),
-        headers,
-      });
+      // The trace context travels inside the event's record: a batch message has one set of headers.
+      const carrier = injectTraceContext<Record<string, unknown>>({}, trace.setSpan(parent, span));
+      const envelope = {
+        id: parsed.value.id,
+        topic: packet.topic,
+        source: this.options.source,
+        receivedAt,
+        headers: userProperties ? { mqtt_user_properties: userProperties } : {},
+        traceparent: typeof carrier.traceparent === 'string' ? carrier.traceparent : null,
+      };
+      await this.events.add({ record: eventRecord(envelope, payload.toString('utf8')), receivedAt });
     } finally {
       span.end();
     }
@@ -135,7 +166,7 @@ export class Reader {
   private async forwardSamples(packet: IPublishPacket, receivedAt: number): Promise<void> {
     const parsed = parseSamples(packet.topic, packet.payload as Buffer, this.options.maxPayloadBytes, receivedAt);
     if (!parsed.ok) return this.deadLetter(packet, receivedAt, parsed);
-    await this.batcher.add(parsed.value);
+    await this.samples.add(parsed.value, parsed.value.samples.length);
   }
 
   private async deadLetter(packet: IPublishPacket, receivedAt: number, refusal: Parsed<never> & { ok: false }) {
@@ -165,6 +196,11 @@ export class Reader {
     }
   }
 
+  private flushBatches(): void {
+    this.events.flush();
+    this.samples.flush();
+  }
+
   /** Subscribes to the topic filters (re-sent by mqtt.js after a reconnect without a session). */
   async subscribe(filters: string[], qos: 0 | 1 | 2, shareGroup: string | undefined): Promise<void> {
     const topics = filters.map((filter) => (shareGroup ? `$share/${shareGroup}/${filter}` : filter));
@@ -179,7 +215,7 @@ export class Reader {
 
   /** Sends the open batch and waits until every message taken is confirmed and acknowledged. */
   async drain(timeoutMs: number): Promise<void> {
-    this.batcher.flush();
+    this.flushBatches();
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(5);
     if (this.inFlight > 0) {

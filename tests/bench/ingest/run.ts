@@ -27,7 +27,7 @@ const sweeps: Record<Kind, { rates: number[]; unit: string; stream: 'samples' | 
     unit: 'samples/s',
     stream: 'samples',
   },
-  events: { rates: [1_000, 2_000, 4_000, 6_000, 8_000, 11_000, 15_000], unit: 'events/s', stream: 'events' },
+  events: { rates: [2_000, 4_000, 8_000, 12_000, 16_000, 20_000, 25_000], unit: 'events/s', stream: 'events' },
 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

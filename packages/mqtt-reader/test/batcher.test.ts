@@ -1,6 +1,5 @@
-import { decodeSampleBatch } from '@plantmesh/core';
 import { describe, expect, it } from 'vitest';
-import { SampleBatcher } from '../src/index.js';
+import { Batcher } from '../src/index.js';
 
 const group = (topic: string, n: number) => ({
   topic,
@@ -9,31 +8,31 @@ const group = (topic: string, n: number) => ({
   samples: Array.from({ length: n }, (_, i) => [i, i * 1.5, 0] as [number, number, number]),
 });
 
-describe('SampleBatcher', () => {
+describe('Batcher', () => {
   it('sends a batch once it holds enough samples, and resolves its messages when the send is confirmed', async () => {
     const sent: Array<{ topics: string[]; samples: number }> = [];
-    const batcher = new SampleBatcher(10, 60_000, async (body, samples) => {
-      sent.push({ topics: decodeSampleBatch(body).map((g) => g.topic), samples });
+    const batcher = new Batcher<ReturnType<typeof group>>(10, 60_000, async (items, samples) => {
+      sent.push({ topics: items.map((g) => g.topic), samples });
     });
-    const first = batcher.add(group('a', 4));
-    const second = batcher.add(group('b', 6));
+    const first = batcher.add(group('a', 4), 4);
+    const second = batcher.add(group('b', 6), 6);
     await Promise.all([first, second]);
     expect(sent).toEqual([{ topics: ['a', 'b'], samples: 10 }]);
   });
 
   it('sends a partial batch after the time limit', async () => {
     const sent: number[] = [];
-    const batcher = new SampleBatcher(1_000, 20, async (_body, samples) => {
+    const batcher = new Batcher<ReturnType<typeof group>>(1_000, 20, async (_items, samples) => {
       sent.push(samples);
     });
-    await batcher.add(group('a', 3));
+    await batcher.add(group('a', 3), 3);
     expect(sent).toEqual([3]);
   });
 
   it('leaves the messages of a failed send unresolved-with-error, for the reader not to acknowledge', async () => {
-    const batcher = new SampleBatcher(1, 60_000, async () => {
+    const batcher = new Batcher<ReturnType<typeof group>>(1, 60_000, async () => {
       throw new Error('broker away');
     });
-    await expect(batcher.add(group('a', 1))).rejects.toThrow('broker away');
+    await expect(batcher.add(group('a', 1), 1)).rejects.toThrow('broker away');
   });
 });
