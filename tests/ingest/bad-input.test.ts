@@ -17,7 +17,7 @@ describe('bad input is quarantined with its reason and the pipeline keeps runnin
     await platform?.stop();
   });
 
-  it('refuses malformed JSON, non-UTF-8 bytes, oversize payloads and a wrong value type', async () => {
+  it('refuses malformed JSON, non-UTF-8 bytes, oversize payloads, \\u0000 and a wrong value type', async () => {
     const events = await mqtt.connectAsync(platform.eventsBroker.url, { protocolVersion: 5 });
     const sensors = await mqtt.connectAsync(platform.sensorsBroker.url, { protocolVersion: 5 });
     await events.publishAsync('plant1/caster/strand1/events/heat.started', '{"id": "bad-1", "heat":', { qos: 1 });
@@ -31,6 +31,10 @@ describe('bad input is quarantined with its reason and the pipeline keeps runnin
         qos: 1,
       },
     );
+    // Valid JSON that PostgreSQL's jsonb cannot hold.
+    await events.publishAsync('plant1/caster/strand1/events/slab.cut', '{"id": "nul-1", "note": "a\\u0000b"}', {
+      qos: 1,
+    });
     await sensors.publishAsync(
       'plant1/caster/strand1/cell1/temperature',
       JSON.stringify({ ts: Date.now(), value: 'hot' }),
@@ -56,8 +60,8 @@ describe('bad input is quarantined with its reason and the pipeline keeps runnin
     await Promise.all([events.endAsync(), sensors.endAsync()]);
 
     await waitFor(
-      'four quarantined payloads',
-      async () => (await platform.count('select count(*) as n from raw.quarantine')) === 4,
+      'five quarantined payloads',
+      async () => (await platform.count('select count(*) as n from raw.quarantine')) === 5,
     );
     const rows = await platform.query<{ stage: string; topic: string; reason: string; size: number }>(
       'select stage, topic, reason, length(payload) as size from raw.quarantine order by id',
@@ -71,6 +75,7 @@ describe('bad input is quarantined with its reason and the pipeline keeps runnin
     expect(byReason(/^oversize: \d+ bytes, the limit is 4096/)).toMatchObject({
       topic: 'plant1/caster/strand1/events/slab.cut',
     });
+    expect(byReason(/^invalid_event: the payload contains \\u0000/)).toMatchObject({ stage: 'mqtt-reader' });
     expect(
       byReason(/^invalid_sample: sample 0: value must be a finite number or a boolean \(got "hot"\)/),
     ).toMatchObject({
