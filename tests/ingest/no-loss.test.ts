@@ -21,18 +21,7 @@ describe('no event lost or stored twice through crashes and restarts', () => {
     let writer = await platform.startWriter();
     let eventsReader = await platform.startEventsReader();
     await platform.startSensorsReader();
-    const eventsPlant = new Simulator({
-      eventsUrl: platform.eventsBroker.url,
-      eventsPerSecond: 3_000,
-      eventQos: 1,
-      maxEvents: totalEvents,
-      series: 1,
-      samplesPerSecond: 0,
-      samplesPerMessage: 1,
-      sensorQos: 0,
-      seed,
-      site: 'plant1',
-    });
+    const eventsPlant = platform.eventsPlant(totalEvents, seed);
     const sensorsPlant = new Simulator({
       sensorsUrl: platform.sensorsBroker.url,
       series: 50,

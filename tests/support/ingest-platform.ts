@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, ingest } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import { Simulator } from '@plantmesh/simulator';
 import {
   freePort,
   type ManagedProcess,
@@ -121,6 +122,22 @@ export class IngestPlatform {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+  }
+
+  /** A plant publishing `total` events (QoS 1) at `rate` per second to the events broker. */
+  eventsPlant(total: number, seed: number, rate = 3_000): Simulator {
+    return new Simulator({
+      eventsUrl: this.eventsBroker.url,
+      eventsPerSecond: rate,
+      eventQos: 1,
+      maxEvents: total,
+      series: 1,
+      samplesPerSecond: 0,
+      samplesPerMessage: 1,
+      sensorQos: 0,
+      seed,
+      site: 'plant1',
+    });
   }
 
   /** Queue depths and the services' pipeline metrics, for the message of a failed wait. */

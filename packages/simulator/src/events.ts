@@ -6,6 +6,24 @@ export interface PlantEvent {
   payload: Record<string, unknown> & { id: string; type: string; occurredAt: string };
 }
 
+/** Ladle analysis: element, range in mass % (ppm for N and H), digits reported. */
+const chemistryRanges: ReadonlyArray<readonly [string, number, number, number]> = [
+  ['C', 0.05, 0.22, 3],
+  ['Si', 0.1, 0.5, 3],
+  ['Mn', 0.8, 1.65, 3],
+  ['P', 0.005, 0.025, 4],
+  ['S', 0.001, 0.012, 4],
+  ['Cr', 0.01, 0.8, 3],
+  ['Ni', 0.01, 0.6, 3],
+  ['Mo', 0, 0.5, 3],
+  ['V', 0, 0.08, 4],
+  ['Nb', 0, 0.05, 4],
+  ['Ti', 0, 0.03, 4],
+  ['Al', 0.02, 0.05, 4],
+  ['N_ppm', 30, 90, 0],
+  ['H_ppm', 0.8, 2.5, 2],
+];
+
 const grades = ['S355J2', 'S460M', 'S690QL', 'HARDOX450', 'X70M', 'P355NL1'] as const;
 
 /**
@@ -54,22 +72,9 @@ export class EventGenerator {
     const heatId = `H${String(this.seed % 100).padStart(2, '0')}-${String(this.heat).padStart(6, '0')}`;
     const grade = r.pick(grades);
     const strand = r.pick(['strand1', 'strand2']);
-    const chemistry = {
-      C: round(r.between(0.05, 0.22), 3),
-      Si: round(r.between(0.1, 0.5), 3),
-      Mn: round(r.between(0.8, 1.65), 3),
-      P: round(r.between(0.005, 0.025), 4),
-      S: round(r.between(0.001, 0.012), 4),
-      Cr: round(r.between(0.01, 0.8), 3),
-      Ni: round(r.between(0.01, 0.6), 3),
-      Mo: round(r.between(0.0, 0.5), 3),
-      V: round(r.between(0.0, 0.08), 4),
-      Nb: round(r.between(0.0, 0.05), 4),
-      Ti: round(r.between(0.0, 0.03), 4),
-      Al: round(r.between(0.02, 0.05), 4),
-      N_ppm: r.int(30, 90),
-      H_ppm: round(r.between(0.8, 2.5), 2),
-    };
+    const chemistry = Object.fromEntries(
+      chemistryRanges.map(([element, min, max, digits]) => [element, round(r.between(min, max), digits)]),
+    );
     const ladleWeightT = round(r.between(150, 180), 1);
     // The production order the heat serves travels with each of its events, as Level-2 systems send it.
     const order = {

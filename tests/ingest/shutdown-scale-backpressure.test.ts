@@ -1,22 +1,6 @@
-import { Simulator } from '@plantmesh/simulator';
 import { waitFor } from '@plantmesh/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestPlatform } from '../support/ingest-platform.js';
-
-function eventsPlant(platform: IngestPlatform, total: number, seed: number) {
-  return new Simulator({
-    eventsUrl: platform.eventsBroker.url,
-    eventsPerSecond: 3_000,
-    eventQos: 1,
-    maxEvents: total,
-    series: 1,
-    samplesPerSecond: 0,
-    samplesPerMessage: 1,
-    sensorQos: 0,
-    seed,
-    site: 'plant1',
-  });
-}
 
 async function metric(opsPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
@@ -24,7 +8,7 @@ async function metric(opsPort: number, name: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : Number.NaN;
 }
 
-describe('graceful shutdown and scaling out', () => {
+describe('graceful shutdown, scaling out and back-pressure', () => {
   let platform: IngestPlatform;
 
   beforeEach(async () => {
@@ -39,7 +23,7 @@ describe('graceful shutdown and scaling out', () => {
     const total = 30_000;
     let writer = await platform.startWriter();
     let reader = await platform.startEventsReader();
-    const published = eventsPlant(platform, total, 11).run();
+    const published = platform.eventsPlant(total, 11).run();
     const events = () => platform.count('select count(*) as n from raw.events');
 
     await waitFor('events flowing', async () => (await events()) > 5_000, 60_000);
@@ -66,7 +50,7 @@ describe('graceful shutdown and scaling out', () => {
     const share = { MQTT_SHARE_GROUP: 'plantmesh-events' };
     const first = await platform.startEventsReader({ ...share, MQTT_CLIENT_ID: 'events-reader-a' });
     const second = await platform.startEventsReader({ ...share, MQTT_CLIENT_ID: 'events-reader-b' });
-    expect((await eventsPlant(platform, total, 12).run()).events).toBe(total);
+    expect((await platform.eventsPlant(total, 12).run()).events).toBe(total);
     await waitFor(
       'every event stored',
       async () => (await platform.count('select count(*) as n from raw.events')) === total,
@@ -78,5 +62,28 @@ describe('graceful shutdown and scaling out', () => {
     expect(forwarded[0]).toBeGreaterThan(total * 0.2);
     expect(forwarded[1]).toBeGreaterThan(total * 0.2);
     expect((forwarded[0] ?? 0) + (forwarded[1] ?? 0)).toBe(total);
+  });
+
+  it('a reader facing an unreachable RabbitMQ holds at most MAX_IN_FLIGHT messages, then loses nothing', async () => {
+    const total = 3_000;
+    await platform.startWriter();
+    const reader = await platform.startEventsReader({ MAX_IN_FLIGHT: '300' });
+    await platform.rabbitmq.stop();
+    // The broker takes the events while the reader cannot forward them.
+    expect((await platform.eventsPlant(total, 13).run()).events).toBe(total);
+    await waitFor(
+      'the reader holding its window',
+      async () => (await metric(reader.opsPort, 'plantmesh_reader_in_flight')) === 300,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await metric(reader.opsPort, 'plantmesh_reader_received_total')).toBe(300);
+    expect((await fetch(`http://127.0.0.1:${reader.opsPort}/readyz`)).status).toBe(503);
+
+    await platform.rabbitmq.start();
+    await waitFor(
+      'every event stored',
+      async () => (await platform.count('select count(*) as n from raw.events')) === total,
+      60_000,
+    );
   });
 });
