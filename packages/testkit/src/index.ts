@@ -1,3 +1,4 @@
+export { type HelmResult, helm, helmBinary, helmTemplate, type Manifest } from './helm.js';
 export { ensureInstalled, type ServerKind } from './install.js';
 export { LocalServer, type ServerOptions } from './local-server.js';
 export { ManagedProcess, type ProcessSpec } from './managed-process.js';

@@ -1,0 +1,129 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows. */}}
+{{- define "plantmesh.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-qualified name: <release>-plantmesh, or the release name alone when it already says plantmesh. */}}
+{{- define "plantmesh.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of one component: <fullname>-<component>. */}}
+{{- define "plantmesh.componentName" -}}
+{{- printf "%s-%s" (include "plantmesh.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels every object carries. Call with (dict "root" $ "component" "name"). */}}
+{{- define "plantmesh.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: plantmesh
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+{{ include "plantmesh.selectorLabels" . }}
+{{- end -}}
+
+{{/* Labels that select one component's pods (also what NetworkPolicies match). */}}
+{{- define "plantmesh.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "plantmesh.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The image of a plantmesh service. */}}
+{{- define "plantmesh.image" -}}
+{{- $image := .root.Values.image -}}
+{{- $repository := printf "%s-%s" $image.repository .service -}}
+{{- if $image.registry -}}{{- $repository = printf "%s/%s" $image.registry $repository -}}{{- end -}}
+{{- printf "%s:%s" $repository (default .root.Chart.AppVersion $image.tag) -}}
+{{- end -}}
+
+{{/* Pod security: non-root, RuntimeDefault seccomp. Call with the uid the image runs as. */}}
+{{- define "plantmesh.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container security: read-only root, no privilege escalation, no capabilities. */}}
+{{- define "plantmesh.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* Where the platform's dependencies are: the chart's own servers or the external ones. */}}
+{{- define "plantmesh.postgresHost" -}}
+{{- if .Values.postgresql.enabled -}}{{ include "plantmesh.componentName" (dict "root" . "component" "postgresql") }}{{- else -}}{{ required "postgresql.external.host is required when postgresql.enabled is false" .Values.postgresql.external.host }}{{- end -}}
+{{- end -}}
+
+{{- define "plantmesh.postgresPort" -}}
+{{- if .Values.postgresql.enabled -}}5432{{- else -}}{{ .Values.postgresql.external.port }}{{- end -}}
+{{- end -}}
+
+{{- define "plantmesh.postgresSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" . "component" "postgresql")) .Values.postgresql.existingSecret -}}
+{{- end -}}
+
+{{- define "plantmesh.rabbitmqHost" -}}
+{{- if .Values.rabbitmq.enabled -}}{{ include "plantmesh.componentName" (dict "root" . "component" "rabbitmq") }}{{- else -}}{{ required "rabbitmq.external.host is required when rabbitmq.enabled is false" .Values.rabbitmq.external.host }}{{- end -}}
+{{- end -}}
+
+{{- define "plantmesh.rabbitmqPort" -}}
+{{- if .Values.rabbitmq.enabled -}}5672{{- else -}}{{ .Values.rabbitmq.external.port }}{{- end -}}
+{{- end -}}
+
+{{- define "plantmesh.rabbitmqSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" . "component" "rabbitmq")) .Values.rabbitmq.existingSecret -}}
+{{- end -}}
+
+{{/* The URL of one MQTT broker. Call with (dict "root" $ "stream" "events"). */}}
+{{- define "plantmesh.mqttUrl" -}}
+{{- $broker := index .root.Values.mqtt .stream -}}
+{{- if $broker.enabled -}}
+{{- printf "mqtt://%s:%v" (include "plantmesh.componentName" (dict "root" .root "component" (printf "mqtt-%s" .stream))) .root.Values.mqtt.port -}}
+{{- else -}}
+{{- required (printf "mqtt.%s.external.url is required when mqtt.%s.enabled is false" .stream .stream) $broker.external.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Connection variables of a service: passwords from Secrets, URLs composed by Kubernetes from them
+($(VAR) expansion), so no password is ever written into a ConfigMap or a manifest.
+*/}}
+{{- define "plantmesh.postgresEnv" -}}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "plantmesh.postgresSecret" . }}, key: password }
+- name: DATABASE_URL
+  value: {{ printf "postgres://%s:$(POSTGRES_PASSWORD)@%s:%s/%s" .Values.postgresql.username (include "plantmesh.postgresHost" .) (include "plantmesh.postgresPort" .) .Values.postgresql.database | quote }}
+{{- end -}}
+
+{{- define "plantmesh.amqpEnv" -}}
+- name: RABBITMQ_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "plantmesh.rabbitmqSecret" . }}, key: password }
+- name: AMQP_URL
+  value: {{ printf "amqp://%s:$(RABBITMQ_PASSWORD)@%s:%s" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqPort" .) | quote }}
+{{- end -}}
+
+{{/*
+A password kept across upgrades: the existing Secret's value when there is one, a new random one
+otherwise. Call with (dict "root" $ "name" secretName "key" key).
+*/}}
+{{- define "plantmesh.password" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .name -}}
+{{- if and $existing $existing.data (hasKey $existing.data .key) -}}
+{{- index $existing.data .key -}}
+{{- else -}}
+{{- randAlphaNum 32 | b64enc -}}
+{{- end -}}
+{{- end -}}
