@@ -50,23 +50,34 @@ export class IngestPlatform {
     this.pool.on('error', () => {}); // the tests restart the server under it
   }
 
-  static async start(): Promise<IngestPlatform> {
+  /** `migrate: false` leaves the stores empty, for what happens before the migrations ran. */
+  static async start(options: { migrate?: boolean } = {}): Promise<IngestPlatform> {
     const [postgres, rabbitmq, eventsBroker, sensorsBroker] = await Promise.all([
       PostgresServer.create().then((s) => s.start()),
       RabbitMqServer.create().then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
     ]);
+    const platform = new IngestPlatform(postgres, rabbitmq, eventsBroker, sensorsBroker);
+    if (options.migrate !== false) await platform.migrate();
+    return platform;
+  }
+
+  async migrate(): Promise<void> {
     const silent = createLogger({
       service: 'test',
       version: '0',
       destination: new Writable({ write: (_c, _e, done) => done() }),
     });
-    await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), silent);
-    return new IngestPlatform(postgres, rabbitmq, eventsBroker, sensorsBroker);
+    await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent);
   }
 
-  private async service(name: string, entry: string, env: Record<string, string>): Promise<ServiceHandle> {
+  private async service(
+    name: string,
+    entry: string,
+    env: Record<string, string>,
+    waitReady = true,
+  ): Promise<ServiceHandle> {
     const opsPort = await freePort();
     const launch = async (): Promise<ServiceHandle> => {
       const child = startServiceProcess({
@@ -76,6 +87,7 @@ export class IngestPlatform {
       });
       this.running.add(child);
       const handle: ServiceHandle = { process: child, opsPort, restart: launch };
+      if (!waitReady) return handle;
       await waitFor(`${name} ready`, async () => {
         if (!child.alive) throw new Error(`${name} exited:\n${child.tail()}`);
         return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status === 200;
@@ -104,12 +116,13 @@ export class IngestPlatform {
     });
   }
 
-  startWriter(env: Record<string, string> = {}): Promise<ServiceHandle> {
-    return this.service('amqp-writer', entries.writer, {
-      DATABASE_URL: this.postgres.url,
-      AMQP_URL: this.rabbitmq.url,
-      ...env,
-    });
+  startWriter(env: Record<string, string> = {}, waitReady = true): Promise<ServiceHandle> {
+    return this.service(
+      'amqp-writer',
+      entries.writer,
+      { DATABASE_URL: this.postgres.url, AMQP_URL: this.rabbitmq.url, ...env },
+      waitReady,
+    );
   }
 
   /** A query that retries while PostgreSQL is being restarted. */

@@ -47,6 +47,7 @@ export class BatchConsumer<T> {
   constructor(
     private readonly writer: StreamWriter<T>,
     private readonly postgres: Postgres,
+    private readonly quarantine: Postgres,
     private readonly options: BatchOptions,
     private readonly log: Logger,
     private readonly metrics: WriterMetrics,
@@ -104,40 +105,70 @@ export class BatchConsumer<T> {
   }
 
   private async write(batch: Array<Pending<T>>): Promise<void> {
+    const inserted = await this.insert(batch.filter((entry) => entry.item !== undefined));
+    await this.quarantineRefused(batch.filter((entry) => entry.refused));
+    this.acknowledge(batch, inserted);
+  }
+
+  /**
+   * Inserts the entries' items in one transaction, retrying while the database is away; a batch it
+   * refuses is split, and an entry refused on its own is marked for the quarantine. Returns the rows
+   * inserted.
+   */
+  private async insert(entries: Array<Pending<T>>): Promise<number> {
+    if (entries.length === 0) return 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const written = await this.postgres.transaction(async (client) => {
-          const items = batch.filter((entry) => entry.item !== undefined).map((entry) => entry.item as T);
-          const result = items.length > 0 ? await this.writer.write(client, items) : { rows: 0 };
-          await writeQuarantine(
+        const result = await this.postgres.transaction((client) =>
+          this.writer.write(
             client,
-            batch.filter((entry) => entry.refused).map((entry) => this.quarantineEntry(entry)),
-          );
-          return result;
-        });
-        written.onCommit?.();
-        this.acknowledge(batch, written.rows);
-        return;
+            entries.map((entry) => entry.item as T),
+          ),
+        );
+        result.onCommit?.();
+        return result.rows;
       } catch (error) {
-        const refusedOnly = batch.every((entry) => entry.refused);
-        if (isTransientPgError(error) || refusedOnly) {
-          // The database is away (or cannot even take the quarantine): hold the messages and retry.
-          this.metrics.retries.inc(this.labels);
-          if (attempt === 1 || attempt % 20 === 0)
-            this.log.warn({ err: error, attempt }, 'batch not written, retrying');
-          await sleep(backoffDelay(attempt, { maxMs: 5_000 }));
+        if (isTransientPgError(error)) {
+          await this.backOff(error, attempt);
           continue;
         }
-        if (batch.length > 1) {
-          this.log.warn({ err: error, messages: batch.length }, 'batch refused, writing its messages one by one');
-          for (const entry of batch) await this.write([entry]);
-          return;
+        if (entries.length > 1) {
+          this.log.warn({ err: error, messages: entries.length }, 'batch refused, writing its messages one by one');
+          let rows = 0;
+          for (const entry of entries) rows += await this.insert([entry]);
+          return rows;
         }
-        const [entry] = batch as [Pending<T>];
+        const [entry] = entries as [Pending<T>];
         entry.refused = `the database refused it: ${(error as Error).message}`;
         entry.item = undefined;
+        return 0;
       }
     }
+  }
+
+  /** raw.quarantine lives in the raw store, wherever this stream's own store is. */
+  private async quarantineRefused(entries: Array<Pending<T>>): Promise<void> {
+    if (entries.length === 0) return;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.quarantine.transaction((client) =>
+          writeQuarantine(
+            client,
+            entries.map((entry) => this.quarantineEntry(entry)),
+          ),
+        );
+        return;
+      } catch (error) {
+        // Not even the quarantine takes it: hold the messages rather than drop them.
+        await this.backOff(error, attempt);
+      }
+    }
+  }
+
+  private async backOff(error: unknown, attempt: number): Promise<void> {
+    this.metrics.retries.inc(this.labels);
+    if (attempt === 1 || attempt % 20 === 0) this.log.warn({ err: error, attempt }, 'batch not written, retrying');
+    await sleep(backoffDelay(attempt, { maxMs: 5_000 }));
   }
 
   private quarantineEntry(entry: Pending<T>) {

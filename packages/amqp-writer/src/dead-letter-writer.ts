@@ -16,6 +16,7 @@ function text(value: unknown): string | null {
 export class DeadLetterWriter implements StreamWriter<QuarantineEntry & { receivedAt: number }> {
   readonly stream = 'dead-letter';
   readonly queue = ingest.queues.deadLetter;
+  readonly tables = ['raw.quarantine'];
 
   decode(message: ConsumeMessage): QuarantineEntry & { receivedAt: number } {
     const headers = message.properties.headers ?? {};

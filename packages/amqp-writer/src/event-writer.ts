@@ -25,6 +25,7 @@ function text(value: unknown): string | undefined {
 export class EventWriter implements StreamWriter<EventBatch> {
   readonly stream = 'events';
   readonly queue = ingest.queues.events;
+  readonly tables = ['raw.events'];
 
   decode(message: ConsumeMessage): EventBatch {
     const headers = message.properties.headers ?? {};

@@ -44,6 +44,10 @@ await runService(
       const writer: StreamWriter<unknown> =
         stream === 'events' ? new EventWriter() : stream === 'samples' ? new SampleWriter() : new DeadLetterWriter();
       const postgres = await database(stream === 'samples' ? 'metrics' : 'raw');
+      // Every stream quarantines in the raw store, wherever its own store is.
+      const raw = await database('raw');
+      await postgres.waitForTables(writer.tables, shutdown.signal);
+      await raw.waitForTables(['raw.quarantine'], shutdown.signal);
       if (stream === 'samples') {
         // Native partitions are made a week ahead (a no-op under TimescaleDB); rows beyond land in the default one.
         const ensurePartitions = () =>
@@ -59,6 +63,7 @@ await runService(
       const consumer = new BatchConsumer(
         writer,
         postgres,
+        raw,
         {
           maxRows: samples ? config.SAMPLE_BATCH_MAX_ROWS : config.BATCH_MAX_ROWS,
           maxMs: config.BATCH_MAX_MS,

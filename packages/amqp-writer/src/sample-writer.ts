@@ -11,6 +11,7 @@ import type { StreamWriter, WriteResult } from './stream-writer.js';
 export class SampleWriter implements StreamWriter<SampleGroup[]> {
   readonly stream = 'samples';
   readonly queue = ingest.queues.samples;
+  readonly tables = ['metrics.series', 'metrics.samples', 'metrics.latest'];
   /** Ids of committed series; ids found inside a transaction are cached only once it commits. */
   private readonly seriesIds = new Map<string, number>();
 

@@ -5,6 +5,8 @@ import type pg from 'pg';
 export interface StreamWriter<T> {
   readonly stream: string;
   readonly queue: string;
+  /** The tables it writes, which must exist before it consumes. */
+  readonly tables: string[];
   /** Turns a delivery into what `write` takes; throws, with the reason, when it can never be written. */
   decode(message: ConsumeMessage): T;
   /** Rows the item becomes (for batch sizing and metrics). */

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, sleep } from './backoff.js';
 import { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 
 export interface PostgresOptions {
@@ -79,6 +79,24 @@ export class Postgres {
       : backoffDelay(this.failures, { maxMs: this.options.healthIntervalMs ?? 2_000 });
     this.timer = setTimeout(() => void this.check(), delay);
     this.timer.unref();
+  }
+
+  /**
+   * Waits until every named table exists: a service started beside (or before) the migrations Job
+   * waits for its tables instead of failing on each row it cannot write.
+   */
+  async waitForTables(tables: string[], signal?: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const missing = await this.pool
+        .query<{ name: string }>('select name from unnest($1::text[]) as name where to_regclass(name) is null', [
+          tables,
+        ])
+        .then((result) => result.rows.map((row) => row.name))
+        .catch(() => tables);
+      if (missing.length === 0) return;
+      if (attempt === 1) this.options.log.warn({ missing }, 'waiting for migrations to create tables');
+      await sleep(backoffDelay(attempt, { maxMs: 5_000 }), signal);
+    }
   }
 
   /**
