@@ -1,0 +1,189 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  helmTemplate,
+  ManagedProcess,
+  type Manifest,
+  type PlatformServers,
+  startPlatformServers,
+  waitFor,
+} from '@plantmesh/testkit';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../..');
+// The packages the chart's images are built from (Dockerfile: one image per package).
+const packages = ['mqtt-reader', 'amqp-writer', 'cli'];
+const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman'];
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
+
+/**
+ * A container's environment as the kubelet builds it: Secret references resolved, the pod's name
+ * from the downward API, and $(VAR) references expanded from the variables before them.
+ */
+function resolveEnv(env: EnvVar[], secrets: Record<string, Record<string, string>>, podName: string) {
+  const resolved: Record<string, string> = {};
+  for (const variable of env) {
+    let value = variable.value;
+    const secret = variable.valueFrom?.secretKeyRef;
+    if (secret) value = secrets[secret.name]?.[secret.key];
+    if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.name') value = podName;
+    if (value === undefined)
+      throw new Error(`${variable.name}: unresolved reference ${JSON.stringify(variable.valueFrom)}`);
+    resolved[variable.name] = value.replace(/\$\(([A-Z0-9_]+)\)/g, (whole, name: string) => resolved[name] ?? whole);
+  }
+  return resolved;
+}
+
+describe('images (pnpm deploy as in the Dockerfile) started with the chart wiring', () => {
+  const out = mkdtempSync(join(tmpdir(), 'plantmesh-deploy-'));
+  let servers: PlatformServers;
+  let objects: Manifest[];
+  let opsPort: number;
+  const secrets = { 'plant-postgresql': { password: 'plantmesh' }, 'plant-rabbitmq': { password: 'plantmesh' } };
+
+  beforeAll(async () => {
+    execFileSync('pnpm', ['build'], { cwd: root, stdio: 'pipe' });
+    for (const name of packages) {
+      execFileSync('pnpm', ['--filter', `@plantmesh/${name}`, 'deploy', '--legacy', '--prod', join(out, name)], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+    }
+    servers = await startPlatformServers();
+    opsPort = await freePort();
+    // The chart pointed at the local servers as at existing infrastructure.
+    objects = helmTemplate(join(root, 'charts/plantmesh'), {
+      values: [join(root, 'k8s/values-external.yaml')],
+      set: [
+        `postgresql.external.host=127.0.0.1`,
+        `postgresql.external.port=${servers.postgres.port}`,
+        `rabbitmq.external.host=127.0.0.1`,
+        `rabbitmq.external.port=${servers.rabbitmq.port}`,
+        `mqtt.events.external.url=${servers.mosquitto.url}`,
+        `mqtt.sensors.external.url=${servers.mosquitto.url}`,
+        `common.opsPort=${opsPort}`,
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await servers?.destroy();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('holds each package with its production dependencies only', () => {
+    for (const name of packages) {
+      const store = readdirSync(join(out, name, 'node_modules/.pnpm'));
+      expect(existsSync(join(out, name, 'dist/main.js')), name).toBe(true);
+      expect(
+        store.filter((entry) => devOnly.some((dev) => entry.startsWith(dev.replace('/', '+')))),
+        name,
+      ).toEqual([]);
+    }
+    expect(existsSync(join(out, 'cli/node_modules/@plantmesh/schema/migrations/raw'))).toBe(true);
+  });
+
+  /** Runs a workload's container from the deploy output of its image, with its rendered command and env. */
+  function run(workload: Manifest, logName: string): { process: ManagedProcess; container: Manifest } {
+    const container = workload.spec.template.spec.containers[0];
+    const image = /plantmesh-([a-z-]+):/.exec(container.image)?.[1] as string;
+    expect(packages).toContain(image);
+    const [command, ...args] = container.command as string[];
+    const env = resolveEnv(container.env, secrets, `${workload.metadata.name}-0`);
+    const child = new ManagedProcess({
+      command: command === 'node' ? process.execPath : (command as string),
+      args,
+      cwd: join(out, image),
+      env: { PATH: process.env.PATH, ...env },
+      logFile: join(out, `${logName}.log`),
+    });
+    child.start();
+    return { process: child, container };
+  }
+
+  it('migrates the stores with the migrations Job as rendered', async () => {
+    const job = objects.find((o) => o.kind === 'Job') as Manifest;
+    const { process: migrate } = run(job, 'migrations');
+    expect(await migrate.waitExit(60_000), migrate.tail()).toBe(0);
+    const client = new pg.Client(servers.postgres.url);
+    await client.connect();
+    const { rows } = await client.query(`select to_regclass('raw.events')::text as events`);
+    await client.end();
+    expect(rows[0].events).toBe('raw.events');
+  });
+
+  it('starts every plantmesh workload, whose declared probes answer on their ports and paths', async () => {
+    const workloads = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
+    expect(workloads.map((w) => w.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
+      'amqp-writer',
+      'events-reader',
+      'sensors-reader',
+    ]);
+    for (const workload of workloads) {
+      const { process: service, container } = run(workload, workload.metadata.name);
+      try {
+        const ports = Object.fromEntries(
+          (container.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]),
+        );
+        for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+          const { path, port } = container[probe].httpGet as { path: string; port: string | number };
+          const url = `http://127.0.0.1:${typeof port === 'string' ? ports[port] : port}${path}`;
+          await waitFor(`${workload.metadata.name} ${probe} ${url}`, async () => {
+            if (!service.alive) throw new Error(service.tail());
+            return (await fetch(url)).status === 200;
+          });
+        }
+      } finally {
+        expect(await service.stop('SIGTERM'), service.tail()).toBe(0);
+      }
+    }
+  });
+
+  it('moves an event end to end through the deployed reader and writer', async () => {
+    const pipeline = objects.filter(
+      (o) =>
+        ['Deployment', 'StatefulSet'].includes(o.kind) &&
+        ['events-reader', 'amqp-writer'].includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+    );
+    const processes: ManagedProcess[] = [];
+    for (const workload of pipeline) {
+      // Two services on one host: each gets its own ops port.
+      const port = await freePort();
+      const container = workload.spec.template.spec.containers[0];
+      container.env = (container.env as EnvVar[]).map((v) =>
+        v.name === 'OPS_PORT' ? { ...v, value: String(port) } : v,
+      );
+      processes.push(run(workload, `e2e-${workload.metadata.name}`).process);
+      await waitFor(
+        'ready',
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+      );
+    }
+    try {
+      const publisher = await mqtt.connectAsync(servers.mosquitto.url, { protocolVersion: 5 });
+      await publisher.publishAsync('plant1/caster/strand1/events/heat.started', JSON.stringify({ id: 'deployed-1' }), {
+        qos: 1,
+      });
+      await publisher.endAsync();
+      const client = new pg.Client(servers.postgres.url);
+      await client.connect();
+      await waitFor(
+        'the event stored',
+        async () => (await client.query(`select 1 from raw.events where id = 'deployed-1'`)).rowCount === 1,
+      );
+      await client.end();
+    } finally {
+      for (const child of processes) expect(await child.stop('SIGTERM')).toBe(0);
+    }
+  });
+});
