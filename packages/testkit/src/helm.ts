@@ -54,11 +54,12 @@ export type Manifest = {
 /** `helm template` of a chart, parsed into its objects; throws with helm's message when it fails. */
 export function helmTemplate(
   chart: string,
-  options: { values?: string[]; set?: string[]; release?: string } = {},
+  options: { values?: string[]; set?: string[]; release?: string; apiVersions?: string[] } = {},
 ): Manifest[] {
   const args = ['template', options.release ?? 'plantmesh', chart, '--namespace', 'plantmesh'];
   for (const file of options.values ?? []) args.push('-f', file);
   for (const pair of options.set ?? []) args.push('--set', pair);
+  for (const api of options.apiVersions ?? []) args.push('--api-versions', api);
   const result = helm(args);
   if (!result.ok) throw new Error(result.output);
   return parseAllDocuments(result.output)

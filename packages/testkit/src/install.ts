@@ -6,6 +6,7 @@ const servers = {
   postgres: { package: 'postgresql', find: findPostgresBin },
   rabbitmq: { package: 'rabbitmq-server', find: () => existing('/usr/lib/rabbitmq/bin/rabbitmq-server') },
   mosquitto: { package: 'mosquitto', find: () => existing('/usr/sbin/mosquitto') },
+  promtool: { package: 'prometheus', find: () => existing('/usr/bin/promtool') },
 } as const;
 
 export type ServerKind = keyof typeof servers;
