@@ -10,7 +10,9 @@ import { up } from './up.js';
 const usage = `usage: plantmesh <command> [options]
 
 commands:
-  up [--dir DIR] [--ports-from PORT]   start the local platform (servers, migrations, services); Ctrl-C stops it
+  up [--dir DIR] [--ports-from PORT] [--observe]
+                                       start the local platform (servers, migrations, services, simulator;
+                                       with --observe also Prometheus and the alert rules); Ctrl-C stops it
   migrate                              apply pending migrations; reads DATABASE_URL and <STORE>_DATABASE_URL
   simulate [options]                   run the plant simulator against MQTT brokers (simulate --help)
   help                                 show this text`;
@@ -26,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
         options: {
           dir: { type: 'string', default: resolve(repoRoot, '.plantmesh') },
           'ports-from': { type: 'string', default: '25400' },
+          observe: { type: 'boolean', default: false },
         },
       });
       const portsFrom = Number(values['ports-from']);
@@ -34,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const print = (line: string) => process.stdout.write(`${line}\n`);
-      const platform = await up({ dir: resolve(values.dir), portsFrom, repoRoot, print });
+      const platform = await up({ dir: resolve(values.dir), portsFrom, repoRoot, observe: values.observe, print });
       await new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);

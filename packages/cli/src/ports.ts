@@ -10,6 +10,7 @@ export function localPorts(base: number) {
     rabbitmqPrometheus: base + 3,
     mqttEvents: base + 4,
     mqttSensors: base + 5,
+    prometheus: base + 6,
     /** The first ops port; each service takes the next one. */
     servicesFrom: base + 10,
   };

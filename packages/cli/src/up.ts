@@ -7,7 +7,9 @@ import {
   type ManagedProcess,
   MosquittoServer,
   PostgresServer,
+  PrometheusServer,
   RabbitMqServer,
+  type ScrapeTarget,
   startServiceProcess,
 } from '@plantmesh/testkit';
 import { localPorts } from './ports.js';
@@ -35,6 +37,8 @@ export interface UpOptions {
   dir: string;
   portsFrom: number;
   repoRoot: string;
+  /** Also start Prometheus (Debian's), scraping every service and RabbitMQ, with the chart's alert rules. */
+  observe: boolean;
   /** Where the summary and the services' prefixed log lines go. */
   print: (line: string) => void;
 }
@@ -107,6 +111,24 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
       });
     });
 
+    let prometheus: PrometheusServer | undefined;
+    if (options.observe) {
+      const targets: ScrapeTarget[] = [
+        ...definitions
+          .map((definition, index) => ({ definition, port: ports.servicesFrom + index }))
+          .filter(({ definition }) => definition.ops !== false)
+          .map(({ definition, port }) => ({ address: `127.0.0.1:${port}`, labels: { pod: definition.name } })),
+        { address: `127.0.0.1:${ports.rabbitmqPrometheus}`, labels: { pod: 'rabbitmq' } },
+      ];
+      const server = await PrometheusServer.create({
+        dir: join(dir, 'prometheus'),
+        port: ports.prometheus,
+        targets,
+        ruleFiles: [join(options.repoRoot, 'charts/plantmesh/files/alerts.yaml')],
+      }).then(track);
+      prometheus = await server.start();
+    }
+
     const row = (name: string, text: string) => print(`  ${name.padEnd(width)} ${text}`);
     print('plantmesh is up:');
     row('postgres', `${postgres.url}   (psql "${postgres.url}")`);
@@ -118,6 +140,10 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
       const ops = `http://127.0.0.1:${ports.servicesFrom + index}`;
       row(definition.name, definition.ops === false ? 'publishing to both brokers' : `${ops}/metrics  ${ops}/readyz`);
     });
+    if (prometheus) {
+      row('prometheus', `${prometheus.url}  (alerts: ${prometheus.url}/alerts)`);
+      row('grafana', 'provision grafana/provisioning (datasources and the dashboards of grafana/dashboards)');
+    }
     print(`  server logs    ${dir}/<server>/<server>.log; service logs ${logDir}`);
     print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
     print('Press Ctrl-C to stop.');

@@ -31,7 +31,7 @@ describe('plantmesh up', () => {
     const output: string[] = [];
     const platform = startServiceProcess({
       entry: cli,
-      args: ['up', '--dir', dir, '--ports-from', String(base)],
+      args: ['up', '--dir', dir, '--ports-from', String(base), '--observe'],
       env: {},
       logFile: join(dir, `up-${Date.now()}.log`),
       onLine: (line) => output.push(line),
@@ -70,11 +70,21 @@ describe('plantmesh up', () => {
       headers: { authorization: `Basic ${Buffer.from('plantmesh:plantmesh').toString('base64')}` },
     });
     expect(management.status).toBe(200);
+    // Prometheus scrapes the services and loaded the chart's alert rules.
+    const prometheus = `http://127.0.0.1:${ports.prometheus}`;
+    await waitFor('prometheus scraping the services', async () => {
+      const body = (await (await fetch(`${prometheus}/api/v1/query?query=up`)).json()) as {
+        data: { result: Array<{ value: [number, string] }> };
+      };
+      return body.data.result.length >= 4 && body.data.result.every((r) => r.value[1] === '1');
+    });
+    const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
+    expect(rules.data.groups).toHaveLength(2);
 
     platform.signal('SIGINT');
     expect(await platform.waitExit(60_000)).toBe(0);
     expect(output.at(-1)).toBe('stopped');
-    for (const port of [ports.postgres, ports.amqp, ports.mqttEvents, ports.mqttSensors]) {
+    for (const port of [ports.postgres, ports.amqp, ports.mqttEvents, ports.mqttSensors, ports.prometheus]) {
       expect(await isPortOpen(port)).toBe(false);
     }
 

@@ -7,6 +7,7 @@ const servers = {
   rabbitmq: { package: 'rabbitmq-server', find: () => existing('/usr/lib/rabbitmq/bin/rabbitmq-server') },
   mosquitto: { package: 'mosquitto', find: () => existing('/usr/sbin/mosquitto') },
   promtool: { package: 'prometheus', find: () => existing('/usr/bin/promtool') },
+  prometheus: { package: 'prometheus', find: () => existing('/usr/bin/prometheus') },
 } as const;
 
 export type ServerKind = keyof typeof servers;
