@@ -50,11 +50,14 @@ export class IngestPlatform {
     this.pool.on('error', () => {}); // the tests restart the server under it
   }
 
-  /** `migrate: false` leaves the stores empty, for what happens before the migrations ran. */
-  static async start(options: { migrate?: boolean } = {}): Promise<IngestPlatform> {
+  /**
+   * `migrate: false` leaves the stores empty, for what happens before the migrations ran;
+   * `rabbitmqPrometheusPort` turns on RabbitMQ's Prometheus endpoint there.
+   */
+  static async start(options: { migrate?: boolean; rabbitmqPrometheusPort?: number } = {}): Promise<IngestPlatform> {
     const [postgres, rabbitmq, eventsBroker, sensorsBroker] = await Promise.all([
       PostgresServer.create().then((s) => s.start()),
-      RabbitMqServer.create().then((s) => s.start()),
+      RabbitMqServer.create({ prometheusPort: options.rabbitmqPrometheusPort }).then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
     ]);
