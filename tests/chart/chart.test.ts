@@ -45,6 +45,15 @@ describe('Helm chart', () => {
       const objects = helmTemplate(chart, { values });
       expect(objects.length).toBeGreaterThan(10);
       for (const object of objects) {
+        if (object.apiVersion === 'cert-manager.io/v1') {
+          // A cert-manager resource: no Kubernetes schema, but the fields cert-manager needs.
+          expect(object.kind).toBe('Certificate');
+          expect(object.spec).toMatchObject({
+            secretName: expect.any(String),
+            issuerRef: { name: expect.any(String) },
+          });
+          continue;
+        }
         const Model = models[`${object.apiVersion}/${object.kind}`];
         expect(Model, `no schema for ${object.apiVersion}/${object.kind}`).toBeDefined();
         expect(
@@ -149,6 +158,37 @@ describe('Helm chart', () => {
     const env = writer?.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
     expect(env.find((e) => e.name === 'DATABASE_URL')?.value).toContain('@timescaledb.data.svc.cluster.local:5432/');
     expect(env.find((e) => e.name === 'AMQP_URL')?.value).toContain('@rabbitmq.messaging.svc.cluster.local:5672');
+  });
+
+  it('closes the brokers to anonymous clients: readers and each publisher are users with ACLs, TLS for publishers', () => {
+    const objects = helmTemplate(chart, { values: valueSets.production });
+    const broker = objects.find((o) => o.kind === 'StatefulSet' && component(o) === 'mqtt-events');
+    const env = broker?.spec.template.spec.containers[0].env as Array<{
+      name: string;
+      value?: string;
+      valueFrom?: unknown;
+    }>;
+    const byName = Object.fromEntries(env.map((e) => [e.name, e]));
+    expect(byName.DOCKER_VERNEMQ_ALLOW_ANONYMOUS?.value).toBe('off');
+    for (const user of ['plantmesh_reader', 'caster_l2', 'quench_l2', 'sensor_gateway']) {
+      expect(byName[`DOCKER_VERNEMQ_USER_${user}`]?.valueFrom, user).toMatchObject({
+        secretKeyRef: {
+          name: 'plantmesh-mqtt',
+          key: user === 'plantmesh_reader' ? 'reader-password' : `${user}-password`,
+        },
+      });
+    }
+    expect(byName.DOCKER_VERNEMQ_LISTENER__SSL__DEFAULT?.value).toBe('0.0.0.0:8883');
+    const acl = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-mqtt-acl'));
+    expect(acl?.data['vmq.acl']).toContain('user caster_l2\ntopic write plant1/caster/+/events/#');
+    expect(acl?.data['vmq.acl']).toMatch(/^user plantmesh_reader\ntopic read #/);
+    const certificate = objects.find((o) => o.kind === 'Certificate');
+    expect(certificate?.spec.dnsNames).toContain('mqtt-events.plant.local');
+    for (const reader of ['events-reader', 'sensors-reader']) {
+      const workload = objects.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind) && component(o) === reader);
+      const names = (workload?.spec.template.spec.containers[0].env as Array<{ name: string }>).map((e) => e.name);
+      expect(names, reader).toEqual(expect.arrayContaining(['MQTT_USERNAME', 'MQTT_PASSWORD']));
+    }
   });
 
   it('refuses bad values with a clear message', () => {

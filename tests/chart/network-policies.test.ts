@@ -83,6 +83,9 @@ describe('NetworkPolicies', () => {
       // DESIGN.md "Data flow": plant -> brokers -> readers -> RabbitMQ -> writer -> PostgreSQL.
       `${plant} -> mqtt-events:1883`,
       `${plant} -> mqtt-sensors:1883`,
+      // MQTT over TLS, on in the production values.
+      `${plant} -> mqtt-events:8883`,
+      `${plant} -> mqtt-sensors:8883`,
       'events-reader -> mqtt-events:1883',
       'sensors-reader -> mqtt-sensors:1883',
       'events-reader -> rabbitmq:5672',

@@ -49,7 +49,12 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
   let servers: PlatformServers;
   let objects: Manifest[];
   let opsPort: number;
-  const secrets = { 'plant-postgresql': { password: 'plantmesh' }, 'plant-rabbitmq': { password: 'plantmesh' } };
+  // The Secrets an operator provides with values-external.yaml (the local servers' credentials).
+  const secrets = {
+    'plant-postgresql': { password: 'plantmesh' },
+    'plant-rabbitmq': { password: 'plantmesh' },
+    'plant-mqtt': { 'reader-password': 'unused-by-local-mosquitto' },
+  };
 
   beforeAll(async () => {
     execFileSync('pnpm', ['build'], { cwd: root, stdio: 'pipe' });

@@ -127,3 +127,20 @@ otherwise. Call with (dict "root" $ "name" secretName "key" key).
 {{- randAlphaNum 32 | b64enc -}}
 {{- end -}}
 {{- end -}}
+
+{{- define "plantmesh.mqttSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" . "component" "mqtt")) .Values.mqtt.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "plantmesh.mqttTlsSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" . "component" "mqtt-tls")) .Values.mqtt.tls.existingSecret -}}
+{{- end -}}
+
+{{/* The readers' MQTT credentials. */}}
+{{- define "plantmesh.mqttEnv" -}}
+- name: MQTT_USERNAME
+  value: {{ .Values.mqtt.auth.readerUsername | quote }}
+- name: MQTT_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "plantmesh.mqttSecret" . }}, key: reader-password }
+{{- end -}}
