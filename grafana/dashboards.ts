@@ -31,6 +31,9 @@ const datasourceTypes: Record<Datasource, string> = {
   postgres: 'grafana-postgresql-datasource',
 };
 
+/** A reference to the dashboard's datasource variable of that kind (Grafana resolves `${name}`). */
+const datasourceRef = (datasource: Datasource) => ({ type: datasourceTypes[datasource], uid: `\${${datasource}}` });
+
 const prom = (title: string, targets: Target[], unit = 'short', width = 12): Panel => ({
   title,
   type: 'timeseries',
@@ -100,13 +103,13 @@ function dashboard(uid: string, title: string, panels: Panel[], variables: objec
         title: panel.title,
         type: panel.type,
         ...(panel.description ? { description: panel.description } : {}),
-        datasource: { type: datasourceTypes[panel.datasource], uid: `\${${panel.datasource}}` },
+        datasource: datasourceRef(panel.datasource),
         gridPos,
         fieldConfig: { defaults: { unit: panel.unit ?? 'short' }, overrides: [] },
         options: panel.type === 'logs' ? { showTime: true, wrapLogMessage: true, sortOrder: 'Descending' } : {},
         targets: panel.targets.map((target, i) => ({
           refId: String.fromCharCode(65 + i),
-          datasource: { type: datasourceTypes[panel.datasource], uid: `\${${panel.datasource}}` },
+          datasource: datasourceRef(panel.datasource),
           ...(target.expr ? { expr: target.expr, legendFormat: target.legend ?? '' } : {}),
           ...(target.rawSql
             ? { rawSql: target.rawSql, format: target.format ?? 'table', rawQuery: true, editorMode: 'code' }
@@ -121,7 +124,7 @@ const namespace = {
   name: 'namespace',
   label: 'namespace',
   type: 'query',
-  datasource: { type: 'prometheus', uid: '${prometheus}' },
+  datasource: datasourceRef('prometheus'),
   query: 'label_values(plantmesh_connection_up, namespace)',
   includeAll: true,
   allValue: '.*',
@@ -132,7 +135,7 @@ const service = {
   name: 'service',
   label: 'service',
   type: 'query',
-  datasource: { type: 'prometheus', uid: '${prometheus}' },
+  datasource: datasourceRef('prometheus'),
   query: 'label_values(process_cpu_user_seconds_total, service)',
   includeAll: false,
   current: {},

@@ -186,7 +186,8 @@ describe('Helm chart', () => {
     expect(certificate?.spec.dnsNames).toContain('mqtt-events.plant.local');
     for (const reader of ['events-reader', 'sensors-reader']) {
       const workload = objects.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind) && component(o) === reader);
-      const names = (workload?.spec.template.spec.containers[0].env as Array<{ name: string }>).map((e) => e.name);
+      const env = (workload?.spec.template.spec.containers[0].env ?? []) as Array<{ name: string }>;
+      const names = env.map((e) => e.name);
       expect(names, reader).toEqual(expect.arrayContaining(['MQTT_USERNAME', 'MQTT_PASSWORD']));
     }
   });
