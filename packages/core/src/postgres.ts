@@ -152,6 +152,11 @@ const transientCodes = new Set([
 export function isTransientPgError(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return /Connection terminated|timeout/i.test(String((error as Error).message));
+  // pg reports a lost connection without a code, by message.
+  if (typeof code !== 'string') {
+    return /Connection terminated|not queryable|timeout/i.test(String((error as Error).message));
+  }
+  // SQLSTATE class 08 is connection exceptions; Node's socket errors (ECONNREFUSED, EPIPE, ...) start
+  // with E, which no SQLSTATE class does.
   return transientCodes.has(code) || code.startsWith('08') || code.startsWith('E');
 }

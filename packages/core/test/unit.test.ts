@@ -1,6 +1,14 @@
 import { context, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, ConfigError, env, extractTraceContext, injectTraceContext, parseEnv } from '../src/index.js';
+import {
+  backoffDelay,
+  ConfigError,
+  env,
+  extractTraceContext,
+  injectTraceContext,
+  isTransientPgError,
+  parseEnv,
+} from '../src/index.js';
 
 describe('parseEnv', () => {
   const shape = { PORT: env.port().default(8080), DATABASE_URL: env.url(['postgres']), MODE: env.oneOf(['a', 'b']) };
@@ -58,5 +66,28 @@ describe('trace context propagation', () => {
   it('leaves the carrier empty outside a trace and extracts nothing from it', () => {
     expect(injectTraceContext({})).toEqual({});
     expect(trace.getSpanContext(extractTraceContext({}))).toBeUndefined();
+  });
+});
+
+describe('isTransientPgError', () => {
+  it('retries what the server or the connection failed at, not what the data caused', () => {
+    const transient = [
+      { code: '57P01', message: 'terminating connection due to administrator command' },
+      { code: '57P03', message: 'the database system is starting up' },
+      { code: '40P01', message: 'deadlock detected' },
+      { code: '08006', message: 'connection failure' },
+      { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' },
+      { code: 'EPIPE', message: 'write EPIPE' },
+      new Error('Connection terminated unexpectedly'),
+    ];
+    const permanent = [
+      { code: '22P02', message: 'invalid input syntax for type json' },
+      { code: '42P01', message: 'relation "raw.events" does not exist' },
+      { code: '23502', message: 'null value in column violates not-null constraint' },
+      new Error('something else'),
+      undefined,
+    ];
+    for (const error of transient) expect(isTransientPgError(error), JSON.stringify(error)).toBe(true);
+    for (const error of permanent) expect(isTransientPgError(error), JSON.stringify(error)).toBe(false);
   });
 });
