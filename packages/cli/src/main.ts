@@ -2,9 +2,11 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, packageVersion } from '@plantmesh/core';
+import { ConfigError, createLogger, packageVersion, parseEnv } from '@plantmesh/core';
+import { storeUrlEnv, storeUrls } from '@plantmesh/schema';
 import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
 import { migrateCommand } from './migrate.js';
+import { listQuarantine, replayQuarantine } from './quarantine.js';
 import { up } from './up.js';
 
 const usage = `usage: plantmesh <command> [options]
@@ -15,6 +17,9 @@ commands:
                                        with --observe also Prometheus and the alert rules); Ctrl-C stops it
   migrate                              apply pending migrations; reads DATABASE_URL and <STORE>_DATABASE_URL
   simulate [options]                   run the plant simulator against MQTT brokers (simulate --help)
+  quarantine list [--all] [--limit N]  what was refused, with the reason (RAW_DATABASE_URL or DATABASE_URL)
+  quarantine replay (--id N ... | --reason PATTERN) --mqtt-url URL
+                                       publish quarantined payloads again to their topic, after fixing the cause
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -62,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       await simulateCommand(rest, (line) => process.stdout.write(`${line}\n`));
       return 0;
     }
+    case 'quarantine':
+      return quarantineCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -71,6 +78,47 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`plantmesh: unknown command "${command}"\n${usage}\n`);
       return 2;
   }
+}
+
+async function quarantineCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      all: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '50' },
+      id: { type: 'string', multiple: true, default: [] },
+      reason: { type: 'string' },
+      'mqtt-url': { type: 'string' },
+    },
+  });
+  const databaseUrl = storeUrls(parseEnv(storeUrlEnv), ['raw']).raw;
+  if (action === 'list') {
+    const rows = await listQuarantine(databaseUrl, { all: values.all, limit: Number(values.limit) || 50 });
+    for (const row of rows) {
+      const replayed = row.replayed_at ? ` (replayed ${row.replayed_at.toISOString()})` : '';
+      process.stdout.write(
+        `${row.id}\t${row.quarantined_at.toISOString()}\t${row.stage}\t${row.topic ?? '-'}\t${row.bytes} B\t${row.reason}${replayed}\n`,
+      );
+    }
+    process.stdout.write(`${rows.length} row(s)\n`);
+    return 0;
+  }
+  if (action === 'replay') {
+    const ids = values.id.map(Number);
+    if (!values['mqtt-url'] || (ids.length === 0 && !values.reason) || ids.some((id) => !Number.isInteger(id))) {
+      process.stderr.write(
+        'plantmesh quarantine replay: give --mqtt-url and --id N (whole numbers) or --reason PATTERN\n',
+      );
+      return 2;
+    }
+    const result = await replayQuarantine(databaseUrl, values['mqtt-url'], { ids, reasonLike: values.reason });
+    for (const skipped of result.skipped) process.stdout.write(`skipped ${skipped.id}: ${skipped.why}\n`);
+    process.stdout.write(`replayed ${result.replayed.length} payload(s): ${result.replayed.join(', ') || '-'}\n`);
+    return 0;
+  }
+  process.stderr.write(`plantmesh quarantine: say list or replay\n${usage}\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(
