@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
 const packages = ['mqtt-reader', 'amqp-writer', 'cli'];
-const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman'];
+const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman', '@aws-cdk'];
 
 interface EnvVar {
   name: string;

@@ -74,8 +74,10 @@ describe('dashboards and alerts against the real platform', () => {
       seed: 31,
       site: 'plant1',
     }).run();
-    // Rates need two scrapes of each target; RabbitMQ's endpoint comes up a little after the broker.
+    // Rates need two scrapes of each target (staggered, and slow on a busy machine); RabbitMQ's
+    // endpoint comes up a little after the broker.
     for (const expression of [
+      'count(count_over_time(up[1m]) >= 2) == 4',
       'sum(rate(plantmesh_writer_rows_total[1m])) > 0',
       'sum(rate(rabbitmq_global_messages_received_total[1m]))',
     ]) {

