@@ -42,11 +42,13 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const print = (line: string) => process.stdout.write(`${line}\n`);
-      const platform = await up({ dir: resolve(values.dir), portsFrom, repoRoot, observe: values.observe, print });
-      await new Promise<void>((done) => {
+      // Listening before the start: a Ctrl-C while the servers come up stops them once they are up.
+      const stopRequested = new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
+      const platform = await up({ dir: resolve(values.dir), portsFrom, repoRoot, observe: values.observe, print });
+      await stopRequested;
       await platform.stop();
       return 0;
     }
