@@ -1,37 +1,29 @@
 import { waitFor } from '@plantmesh/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestPlatform } from '../support/ingest-platform.js';
+import { describe, expect, it } from 'vitest';
+import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 // As in a Helm install, where the services can start before the migrations Job has run.
 describe('a writer started before the migrations', () => {
-  let platform: IngestPlatform;
-
-  beforeAll(async () => {
-    platform = await IngestPlatform.start({ migrate: false });
-  });
-
-  afterAll(async () => {
-    await platform?.stop();
-  });
+  const platform = useIngestPlatform({ migrate: false });
 
   it('waits, not ready, without taking messages, then writes everything once the tables exist', async () => {
-    const writer = await platform.startWriter({}, false);
+    const writer = await platform().startWriter({}, false);
     await waitFor('the writer waiting for its tables', async () =>
       /waiting for migrations/.test(writer.process.tail(50)),
     );
     expect((await fetch(`http://127.0.0.1:${writer.opsPort}/readyz`)).status).toBe(503);
 
-    await platform.startEventsReader();
-    expect((await platform.eventsPlant(2_000, 21).run()).events).toBe(2_000);
+    await platform().startEventsReader();
+    expect((await platform().eventsPlant(2_000, 21).run()).events).toBe(2_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await platform.migrate();
+    await platform().migrate();
 
     await waitFor(
       'every event stored',
-      async () => (await platform.count('select count(*) as n from raw.events')) === 2_000,
+      async () => (await platform().count('select count(*) as n from raw.events')) === 2_000,
       60_000,
     );
-    expect(await platform.count('select count(*) as n from raw.quarantine')).toBe(0);
+    expect(await platform().count('select count(*) as n from raw.quarantine')).toBe(0);
     await waitFor(
       'the writer ready',
       async () => (await fetch(`http://127.0.0.1:${writer.opsPort}/readyz`)).status === 200,
