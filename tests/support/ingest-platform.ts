@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -52,11 +52,14 @@ export class IngestPlatform {
 
   /**
    * `migrate: false` leaves the stores empty, for what happens before the migrations ran;
-   * `rabbitmqPrometheusPort` turns on RabbitMQ's Prometheus endpoint there.
+   * `rabbitmqPrometheusPort` turns on RabbitMQ's Prometheus endpoint there; `postgresSettings` are
+   * server settings (e.g. production durability for a benchmark).
    */
-  static async start(options: { migrate?: boolean; rabbitmqPrometheusPort?: number } = {}): Promise<IngestPlatform> {
+  static async start(
+    options: { migrate?: boolean; rabbitmqPrometheusPort?: number; postgresSettings?: Record<string, string> } = {},
+  ): Promise<IngestPlatform> {
     const [postgres, rabbitmq, eventsBroker, sensorsBroker] = await Promise.all([
-      PostgresServer.create().then((s) => s.start()),
+      PostgresServer.create({ settings: options.postgresSettings }).then((s) => s.start()),
       RabbitMqServer.create({ prometheusPort: options.rabbitmqPrometheusPort }).then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
       MosquittoServer.create().then((s) => s.start()),
@@ -126,6 +129,11 @@ export class IngestPlatform {
       { DATABASE_URL: this.postgres.url, AMQP_URL: this.rabbitmq.url, ...env },
       waitReady,
     );
+  }
+
+  /** Everything a service wrote to stdout and stderr so far, over its restarts. */
+  serviceLog(name: 'events-reader' | 'sensors-reader' | 'amqp-writer'): string {
+    return readFileSync(join(this.logDir, `${name}.log`), 'utf8');
   }
 
   /** A query that retries while PostgreSQL is being restarted. */

@@ -2,21 +2,32 @@ import {
   backoffDelay,
   type ConfirmChannel,
   type ConsumeMessage,
+  ingest,
+  isDataPgError,
   isTransientPgError,
   type Logger,
   type Postgres,
   sleep,
 } from '@plantmesh/core';
 import type { WriterMetrics } from './metrics.js';
-import { headersAsJson, writeQuarantine } from './quarantine-store.js';
-import type { StreamWriter } from './stream-writer.js';
+import { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
+import { halves, type StreamWriter } from './stream-writer.js';
 
 interface Pending<T> {
   message: ConsumeMessage;
   channel: ConfirmChannel;
+  /** What the writer decoded; undefined when the message could not be decoded. */
   item?: T;
-  /** Set when the message can never be written: it goes to raw.quarantine with this reason. */
-  refused?: string;
+  /** What of the message goes to raw.quarantine: its refused parts, or all of it if undecodable. */
+  quarantine: QuarantineEntry[];
+  /** Rows of the item that went to the quarantine instead of the store. */
+  refusedRows: number;
+}
+
+/** A part of a message's item: the unit that is halved while a refused payload is searched for. */
+interface Part<T> {
+  entry: Pending<T>;
+  item: T;
 }
 
 export interface BatchOptions {
@@ -29,9 +40,10 @@ export interface BatchOptions {
 /**
  * Consumes one queue into PostgreSQL: deliveries gather into a batch (by rows and by time), each batch
  * is one transaction, and its messages are acknowledged only after the commit. A transient database
- * error is retried with backoff while the messages are held (the prefetch window then stops further
- * deliveries); a batch the database refuses is retried message by message, and a message refused on
- * its own goes to raw.quarantine with the reason.
+ * error, or one of the database's own (a missing grant, a full disk), is retried with backoff while the
+ * messages are held (the prefetch window then stops further deliveries). When the data is refused, the
+ * batch is halved, across messages and then inside a message, until each refused payload stands alone:
+ * it goes to raw.quarantine with the reason and everything else is stored.
  */
 export class BatchConsumer<T> {
   private pending: Array<Pending<T>> = [];
@@ -68,12 +80,14 @@ export class BatchConsumer<T> {
   }
 
   private receive(channel: ConfirmChannel, message: ConsumeMessage): void {
-    const entry: Pending<T> = { message, channel };
+    const entry: Pending<T> = { message, channel, quarantine: [], refusedRows: 0 };
     try {
       entry.item = this.writer.decode(message);
       this.pendingRows += this.writer.rows(entry.item);
     } catch (error) {
-      entry.refused = `${this.writer.stream} writer cannot decode it: ${(error as Error).message}`;
+      entry.quarantine.push(
+        this.undecodable(message, `${this.writer.stream} writer cannot decode it: ${(error as Error).message}`),
+      );
       this.pendingRows += 1;
     }
     this.pending.push(entry);
@@ -105,82 +119,96 @@ export class BatchConsumer<T> {
   }
 
   private async write(batch: Array<Pending<T>>): Promise<void> {
-    const inserted = await this.insert(batch.filter((entry) => entry.item !== undefined));
-    await this.quarantineRefused(batch.filter((entry) => entry.refused));
+    const parts = batch.flatMap((entry) => (entry.item === undefined ? [] : [{ entry, item: entry.item }]));
+    const inserted = parts.length > 0 ? await this.store(parts) : 0;
+    await this.quarantineRefused(batch.flatMap((entry) => entry.quarantine));
     this.acknowledge(batch, inserted);
   }
 
   /**
-   * Inserts the entries' items in one transaction, retrying while the database is away; a batch it
-   * refuses is split, and an entry refused on its own is marked for the quarantine. Returns the rows
-   * inserted.
+   * Stores the parts' items in one transaction. When the database refuses the data, the parts are
+   * halved (across messages first, then inside one) and each half stored on its own, until a refused
+   * part cannot be split: it is marked for the quarantine. Returns the rows inserted.
    */
-  private async insert(entries: Array<Pending<T>>): Promise<number> {
-    if (entries.length === 0) return 0;
+  private async store(parts: Array<Part<T>>): Promise<number> {
+    const outcome = await this.commit(parts.map((part) => part.item));
+    if ('rows' in outcome) return outcome.rows;
+    const { refusal } = outcome;
+    const split = parts.length > 1 ? halves(parts) : this.splitPart(parts[0] as Part<T>);
+    if (!split) {
+      const [{ entry, item }] = parts as [Part<T>];
+      entry.quarantine.push(
+        ...this.writer.refusals(item, entry.message, `the database refused it: ${refusal.message}`),
+      );
+      entry.refusedRows += this.writer.rows(item);
+      return 0;
+    }
+    this.log.debug({ err: refusal, parts: parts.length }, 'the database refused a batch, halving it');
+    const first = await this.store(split[0]);
+    return first + (await this.store(split[1]));
+  }
+
+  private splitPart({ entry, item }: Part<T>): [Array<Part<T>>, Array<Part<T>>] | undefined {
+    const split = this.writer.split(item);
+    return split && [[{ entry, item: split[0] }], [{ entry, item: split[1] }]];
+  }
+
+  /**
+   * Commits the items in one transaction: the rows inserted, or the error when the data was refused.
+   * Any other failure is retried with backoff, holding the messages, until it passes.
+   */
+  private async commit(items: T[]): Promise<{ rows: number } | { refusal: Error }> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const result = await this.postgres.transaction((client) =>
-          this.writer.write(
-            client,
-            entries.map((entry) => entry.item as T),
-          ),
-        );
+        const result = await this.postgres.transaction((client) => this.writer.write(client, items));
         result.onCommit?.();
-        return result.rows;
+        return { rows: result.rows };
       } catch (error) {
-        if (isTransientPgError(error)) {
-          await this.backOff(error, attempt);
-          continue;
-        }
-        if (entries.length > 1) {
-          this.log.warn({ err: error, messages: entries.length }, 'batch refused, writing its messages one by one');
-          let rows = 0;
-          for (const entry of entries) rows += await this.insert([entry]);
-          return rows;
-        }
-        const [entry] = entries as [Pending<T>];
-        entry.refused = `the database refused it: ${(error as Error).message}`;
-        entry.item = undefined;
-        return 0;
+        if (isDataPgError(error)) return { refusal: error as Error };
+        await this.backOff(error, attempt, isTransientPgError(error) ? 'warn' : 'error');
       }
     }
   }
 
-  /** raw.quarantine lives in the raw store, wherever this stream's own store is. */
-  private async quarantineRefused(entries: Array<Pending<T>>): Promise<void> {
-    if (entries.length === 0) return;
-    for (let attempt = 1; ; attempt += 1) {
+  /**
+   * raw.quarantine lives in the raw store, wherever this stream's own store is. A refusal of the
+   * quarantine's own (which storable texts should prevent) keeps the payload and drops the rest.
+   */
+  private async quarantineRefused(entries: QuarantineEntry[]): Promise<void> {
+    let rows = entries;
+    for (let attempt = 1; rows.length > 0; attempt += 1) {
       try {
-        await this.quarantine.transaction((client) =>
-          writeQuarantine(
-            client,
-            entries.map((entry) => this.quarantineEntry(entry)),
-          ),
-        );
+        await this.quarantine.transaction((client) => writeQuarantine(client, rows));
         return;
       } catch (error) {
-        // Not even the quarantine takes it: hold the messages rather than drop them.
-        await this.backOff(error, attempt);
+        if (isDataPgError(error)) {
+          this.log.error({ err: error }, 'raw.quarantine refused rows; storing their payloads without headers');
+          rows = rows.map((entry) => ({ ...entry, headers: {}, reason: 'quarantined without its headers and reason' }));
+          continue;
+        }
+        // The quarantine is away: hold the messages rather than drop them.
+        await this.backOff(error, attempt, 'warn');
       }
     }
   }
 
-  private async backOff(error: unknown, attempt: number): Promise<void> {
+  private async backOff(error: unknown, attempt: number, level: 'warn' | 'error'): Promise<void> {
     this.metrics.retries.inc(this.labels);
-    if (attempt === 1 || attempt % 20 === 0) this.log.warn({ err: error, attempt }, 'batch not written, retrying');
+    if (attempt === 1 || attempt % 20 === 0) this.log[level]({ err: error, attempt }, 'batch not written, retrying');
     await sleep(backoffDelay(attempt, { maxMs: 5_000 }));
   }
 
-  private quarantineEntry(entry: Pending<T>) {
-    const headers = entry.message.properties.headers ?? {};
+  /** A message the writer cannot even decode (not from a plantmesh reader): quarantined whole. */
+  private undecodable(message: ConsumeMessage, reason: string): QuarantineEntry {
+    const headers = headersAsJson(message.properties.headers);
     const text = (value: unknown) => (typeof value === 'string' ? value : null);
     return {
       stage: 'amqp-writer',
-      source: text(headers['x-source']),
-      topic: text(headers['x-topic']),
-      reason: entry.refused as string,
-      payload: entry.message.content,
-      headers: headersAsJson(headers),
+      source: text(headers[ingest.headers.source]),
+      topic: text(headers[ingest.headers.topic]),
+      reason,
+      payload: message.content,
+      headers,
     };
   }
 
@@ -193,11 +221,9 @@ export class BatchConsumer<T> {
       } catch {
         // The channel closed since delivery: RabbitMQ delivers it again and the store keeps one copy.
       }
-      if (entry.item === undefined) {
-        this.metrics.quarantined.inc(this.labels);
-        continue;
-      }
-      rows += this.writer.rows(entry.item);
+      this.metrics.quarantined.inc(this.labels, entry.quarantine.length);
+      if (entry.item === undefined) continue;
+      rows += this.writer.rows(entry.item) - entry.refusedRows;
       for (const receivedAt of this.writer.receivedAt(entry.item)) {
         this.metrics.lag.observe(this.labels, Math.max(0, now - receivedAt) / 1000);
       }

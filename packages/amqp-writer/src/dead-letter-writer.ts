@@ -1,7 +1,8 @@
-import { type ConsumeMessage, ingest } from '@plantmesh/core';
+import { type ConsumeMessage, eventBatchRecords, ingest } from '@plantmesh/core';
 import type pg from 'pg';
+import { eventQuarantineEntry } from './event-writer.js';
 import { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
-import type { StreamWriter, WriteResult } from './stream-writer.js';
+import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
 
 function text(value: unknown): string | null {
   if (typeof value === 'string') return value;
@@ -9,16 +10,24 @@ function text(value: unknown): string | null {
   return null;
 }
 
+/** One dead letter as quarantine rows: one row, or one per event of a dead-lettered event batch. */
+export interface DeadLetter {
+  entries: QuarantineEntry[];
+  receivedAt: number;
+}
+
 /**
  * The dead-letter queue -> raw.quarantine: payloads a reader refused (with its reason) and messages
  * RabbitMQ gave up on (x-death: e.g. past the delivery limit), kept as bytes for inspection and replay.
+ * A dead-lettered event batch becomes one row per event, each with its topic, so that each can be
+ * replayed. A dead letter delivered twice is stored once (see quarantineKey).
  */
-export class DeadLetterWriter implements StreamWriter<QuarantineEntry & { receivedAt: number }> {
+export class DeadLetterWriter implements StreamWriter<DeadLetter> {
   readonly stream = 'dead-letter';
   readonly queue = ingest.queues.deadLetter;
   readonly tables = ['raw.quarantine'];
 
-  decode(message: ConsumeMessage): QuarantineEntry & { receivedAt: number } {
+  decode(message: ConsumeMessage): DeadLetter {
     const headers = message.properties.headers ?? {};
     const deaths = headers['x-death'];
     const death = Array.isArray(deaths) ? (deaths[0] as { queue?: unknown; reason?: unknown }) : undefined;
@@ -27,28 +36,54 @@ export class DeadLetterWriter implements StreamWriter<QuarantineEntry & { receiv
       (death
         ? `rabbitmq dead-lettered it from ${text(death.queue)}: ${text(death.reason)}`
         : 'dead-lettered without a reason');
+    const stage = text(headers[ingest.headers.stage]) ?? 'rabbitmq';
     const receivedAt = Date.parse(text(headers[ingest.headers.receivedAt]) ?? '');
     return {
-      stage: text(headers[ingest.headers.stage]) ?? 'rabbitmq',
-      source: text(headers[ingest.headers.source]),
-      topic: text(headers[ingest.headers.topic]),
-      reason,
-      payload: message.content,
-      headers: headersAsJson(headers),
+      entries:
+        death && text(death.queue) === ingest.queues.events
+          ? eventBatchRecords(message.content.toString('utf8')).map((record) =>
+              eventQuarantineEntry(record, stage, reason),
+            )
+          : [
+              {
+                stage,
+                source: text(headers[ingest.headers.source]),
+                topic: text(headers[ingest.headers.topic]),
+                reason,
+                payload: message.content,
+                headers: headersAsJson(headers),
+              },
+            ],
       receivedAt: Number.isNaN(receivedAt) ? Date.now() : receivedAt,
     };
   }
 
-  rows(): number {
-    return 1;
+  rows(item: DeadLetter): number {
+    return item.entries.length;
   }
 
-  receivedAt(item: { receivedAt: number }): number[] {
+  receivedAt(item: DeadLetter): number[] {
     return [item.receivedAt];
   }
 
-  async write(client: pg.ClientBase, items: QuarantineEntry[]): Promise<WriteResult> {
-    await writeQuarantine(client, items);
-    return { rows: items.length };
+  async write(client: pg.ClientBase, items: DeadLetter[]): Promise<WriteResult> {
+    return {
+      rows: await writeQuarantine(
+        client,
+        items.flatMap((item) => item.entries),
+      ),
+    };
+  }
+
+  split(item: DeadLetter): [DeadLetter, DeadLetter] | undefined {
+    if (item.entries.length < 2) return undefined;
+    return halves(item.entries).map((entries) => ({ entries, receivedAt: item.receivedAt })) as [
+      DeadLetter,
+      DeadLetter,
+    ];
+  }
+
+  refusals(item: DeadLetter, _message: ConsumeMessage, reason: string): QuarantineEntry[] {
+    return item.entries.map((entry) => ({ ...entry, reason: `${entry.reason}; ${reason}` }));
   }
 }

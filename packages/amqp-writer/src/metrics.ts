@@ -40,7 +40,7 @@ export function createWriterMetrics(registry: Registry) {
     }),
     quarantined: new Counter({
       name: 'plantmesh_writer_quarantined_total',
-      help: 'Messages that can never be written, stored in raw.quarantine with the reason',
+      help: 'Payloads the database refuses (and messages that cannot be decoded), stored in raw.quarantine with the reason',
       labelNames,
       registers,
     }),

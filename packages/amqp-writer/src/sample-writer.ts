@@ -2,11 +2,16 @@ import { finished } from 'node:stream/promises';
 import { type ConsumeMessage, decodeSampleBatch, ingest, type SampleGroup } from '@plantmesh/core';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { StreamWriter, WriteResult } from './stream-writer.js';
+import type { QuarantineEntry } from './quarantine-store.js';
+import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
+
+const qualityNames = ['good', 'uncertain', 'bad'];
 
 /**
  * metrics.samples by COPY (the fastest load PostgreSQL has), series registered on first sight, and
- * metrics.latest moved forward once per series per batch.
+ * metrics.latest moved forward once per series per batch. A batch PostgreSQL refuses is halved, by MQTT
+ * message and then by sample, down to the refused sample, which is quarantined in the sensor payload
+ * format on its topic, ready for replay.
  */
 export class SampleWriter implements StreamWriter<SampleGroup[]> {
   readonly stream = 'samples';
@@ -70,6 +75,38 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
         for (const [path, id] of found) this.seriesIds.set(path, id);
       },
     };
+  }
+
+  split(item: SampleGroup[]): [SampleGroup[], SampleGroup[]] | undefined {
+    if (item.length > 1) return halves(item);
+    const [group] = item;
+    if (!group || group.samples.length < 2) return undefined;
+    return halves(group.samples).map((samples) => [{ ...group, samples }]) as [SampleGroup[], SampleGroup[]];
+  }
+
+  refusals(item: SampleGroup[], message: ConsumeMessage, reason: string): QuarantineEntry[] {
+    const source = message.properties.headers?.[ingest.headers.source];
+    return item.map((group) => ({
+      stage: 'amqp-writer',
+      source: typeof source === 'string' ? source : null,
+      topic: group.topic,
+      reason,
+      payload: Buffer.from(
+        JSON.stringify(
+          group.samples.map(([ts, value, quality]) => ({
+            // A time JavaScript cannot write as ISO 8601 may be the very cause: kept as the number.
+            ts: Number.isNaN(new Date(ts).getTime()) ? ts : new Date(ts).toISOString(),
+            value,
+            quality: qualityNames[quality],
+            ...(group.unit === null ? {} : { unit: group.unit }),
+          })),
+        ),
+      ),
+      headers: {
+        [ingest.headers.topic]: group.topic,
+        [ingest.headers.receivedAt]: new Date(group.receivedAt).toISOString(),
+      },
+    }));
   }
 
   /** The id of every series in the batch, registering the new ones with their unit. */

@@ -1,5 +1,6 @@
 import type { ConsumeMessage } from '@plantmesh/core';
 import type pg from 'pg';
+import type { QuarantineEntry } from './quarantine-store.js';
 
 /** How one stream's messages become rows; the batch consumer does the rest (batching, retries, acks). */
 export interface StreamWriter<T> {
@@ -15,6 +16,13 @@ export interface StreamWriter<T> {
   receivedAt(item: T): number[];
   /** Writes inside the caller's transaction (several may run at once, on separate connections). */
   write(client: pg.ClientBase, items: T[]): Promise<WriteResult>;
+  /**
+   * Two halves of an item the database refused, so that the refused part can be found and the rest
+   * stored; undefined for an item that is one payload of the plant's (the smallest quarantined part).
+   */
+  split(item: T): [T, T] | undefined;
+  /** The quarantine rows of an item that cannot be split and that the database refuses. */
+  refusals(item: T, message: ConsumeMessage, reason: string): QuarantineEntry[];
 }
 
 export interface WriteResult {
@@ -22,4 +30,10 @@ export interface WriteResult {
   rows: number;
   /** Runs once the transaction has committed, e.g. to cache what it created. */
   onCommit?: () => void;
+}
+
+/** The two halves of a list (of at least two). */
+export function halves<T>(list: T[]): [T[], T[]] {
+  const middle = Math.ceil(list.length / 2);
+  return [list.slice(0, middle), list.slice(middle)];
 }

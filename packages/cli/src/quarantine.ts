@@ -32,15 +32,20 @@ export async function listQuarantine(
 
 export interface ReplayResult {
   replayed: number[];
-  /** Rows that cannot be replayed as they are (no topic: a writer-side refusal of a whole batch). */
+  /** Rows that cannot be replayed as they are (no topic recorded), or that another replay has taken. */
   skipped: Array<{ id: number; why: string }>;
 }
 
+/** The MQTT 5 user property that marks a replayed message with the quarantine row it came from. */
+export const replayMarker = 'plantmesh-replay-of';
+
 /**
- * Publishes quarantined payloads again, as they were, to their topic on the MQTT broker (QoS 1), so
- * that they go through the whole pipeline once more (after a fix of the cause, e.g. a larger payload
- * limit), and marks each row replayed once the broker has it. A crash between the two replays a row
- * twice; the store keeps one copy of an event.
+ * Publishes quarantined payloads again, as they were, to their topic on the MQTT broker (QoS 1), with
+ * their MQTT user properties and a `plantmesh-replay-of` marker, so that they go through the whole
+ * pipeline once more (after a fix of the cause, e.g. a larger payload limit); a payload refused again
+ * becomes a new row that names the replay. Each row is locked while it is published and marked replayed
+ * in the same transaction, so two replays never publish the same row; only a crash between the
+ * broker's acknowledgement and the commit can publish it again (the event store keeps one copy).
  */
 export async function replayQuarantine(
   databaseUrl: string,
@@ -52,19 +57,40 @@ export async function replayQuarantine(
   const broker = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clientId: `plantmesh-replay-${process.pid}` });
   const result: ReplayResult = { replayed: [], skipped: [] };
   try {
-    const { rows } = await client.query<{ id: number; topic: string | null; payload: Buffer }>(
-      `select id, topic, payload from raw.quarantine
+    const { rows } = await client.query<{ id: string; topic: string | null }>(
+      `select id, topic from raw.quarantine
        where replayed_at is null and (id = any($1::bigint[]) or reason like $2) order by id`,
       [selection.ids, selection.reasonLike ?? null],
     );
-    for (const row of rows) {
-      if (!row.topic) {
-        result.skipped.push({ id: Number(row.id), why: 'no topic recorded' });
+    for (const { id, topic } of rows) {
+      if (!topic) {
+        result.skipped.push({ id: Number(id), why: 'no topic recorded' });
         continue;
       }
-      await broker.publishAsync(row.topic, row.payload, { qos: 1 });
-      await client.query('update raw.quarantine set replayed_at = now() where id = $1', [row.id]);
-      result.replayed.push(Number(row.id));
+      await client.query('begin');
+      try {
+        const locked = await client.query<{ payload: Buffer; user_properties: Record<string, string> | null }>(
+          `select payload, headers -> 'x-mqtt-user-properties' as user_properties from raw.quarantine
+           where id = $1 and replayed_at is null for update skip locked`,
+          [id],
+        );
+        const row = locked.rows[0];
+        if (!row) {
+          result.skipped.push({ id: Number(id), why: 'replayed meanwhile by another replay' });
+          await client.query('rollback');
+          continue;
+        }
+        await broker.publishAsync(topic, row.payload, {
+          qos: 1,
+          properties: { userProperties: { ...row.user_properties, [replayMarker]: id } },
+        });
+        await client.query('update raw.quarantine set replayed_at = now() where id = $1', [id]);
+        await client.query('commit');
+        result.replayed.push(Number(id));
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      }
     }
     return result;
   } finally {

@@ -17,8 +17,12 @@ export const env = {
       .int('must be a whole number')
       .min(0, 'must be a port number 0-65535')
       .max(65535, 'must be a port number 0-65535'),
-  int: (min = 0) =>
-    z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`),
+  int: (min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
   url: (protocols: string[]) =>
     z.string({ error: `is required (a ${protocols.join(' or ')} URL)` }).refine(
       (value) => {

@@ -10,21 +10,32 @@ export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './conf
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 export {
   declareIngestTopology,
+  decodeEventRecord,
   decodeSampleBatch,
   defaultIngestLimits,
   type EventEnvelope,
+  type EventIdType,
   encodeEventBatch,
   encodeSampleBatch,
+  eventBatchRecords,
   eventRecord,
   type IngestLimits,
   ingest,
   type SampleGroup,
 } from './ingest.js';
+export {
+  isStorableText,
+  jsonArrayElements,
+  jsonbRefusal,
+  jsonObjectMembers,
+  numericLimits,
+  storableText,
+} from './json-text.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptions } from './mqtt.js';
 export { type OpsServer, startOpsServer } from './ops-server.js';
-export { isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
+export { isDataPgError, isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
 export { Readiness, type ReadinessCheck } from './readiness.js';
 export { packageVersion, runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
 export { Shutdown, type ShutdownStep } from './shutdown.js';

@@ -1,4 +1,5 @@
 import type { ConfirmChannel } from 'amqplib';
+import { jsonArrayElements, jsonObjectMembers } from './json-text.js';
 
 /**
  * The RabbitMQ side of ingestion, shared by the MQTT readers (publishers) and the writers (consumers).
@@ -16,7 +17,10 @@ export const ingest = {
   /** Headers of an ingest message. */
   headers: {
     eventId: 'x-event-id',
+    eventIdType: 'x-event-id-type',
     topic: 'x-topic',
+    /** The MQTT 5 user properties of the message, on a dead letter. */
+    mqttUserProperties: 'x-mqtt-user-properties',
     source: 'x-source',
     receivedAt: 'x-received-at',
     /** Items in a batch message (events or samples). */
@@ -96,9 +100,16 @@ export function decodeSampleBatch(body: Buffer): SampleGroup[] {
   return entries.map(([topic, unit, receivedAt, samples]) => ({ topic, unit, receivedAt, samples }));
 }
 
+/**
+ * How an event's id was given: its own id as a JSON string or integer, or a content hash when it has
+ * none. Part of the key of raw.events, so that the number 7 and the text "7" are different events.
+ */
+export type EventIdType = 'string' | 'integer' | 'hash';
+
 /** One event inside an event batch: the columns of raw.events, the payload spliced in as it came. */
 export interface EventEnvelope {
   id: string;
+  idType: EventIdType;
   topic: string;
   source: string;
   receivedAt: number;
@@ -109,16 +120,40 @@ export interface EventEnvelope {
 /**
  * An event as a JSON record of an event batch, named as raw.events' columns so that the writer can hand
  * a whole batch to PostgreSQL without parsing it. `payload` must be one JSON value (the reader checked).
+ * The payload comes last: decodeEventRecord finds it there.
  */
 export function eventRecord(envelope: EventEnvelope, payload: string): string {
   return (
-    `{"id":${JSON.stringify(envelope.id)},"topic":${JSON.stringify(envelope.topic)},` +
+    `{"id":${JSON.stringify(envelope.id)},"id_type":"${envelope.idType}","topic":${JSON.stringify(envelope.topic)},` +
     `"source":${JSON.stringify(envelope.source)},"received_at":"${new Date(envelope.receivedAt).toISOString()}",` +
     `"headers":${JSON.stringify(envelope.headers)},"traceparent":${JSON.stringify(envelope.traceparent)},"payload":${payload}}`
   );
 }
 
+/** An event record read back: its envelope, and its payload as the exact text it came as. */
+export function decodeEventRecord(record: string): { envelope: EventEnvelope; payload: string } {
+  const members = jsonObjectMembers(record);
+  const field = (name: string) => JSON.parse(members.get(name) ?? 'null');
+  return {
+    envelope: {
+      id: field('id'),
+      idType: field('id_type') ?? 'string',
+      topic: field('topic'),
+      source: field('source'),
+      receivedAt: Date.parse(field('received_at')),
+      headers: field('headers') ?? {},
+      traceparent: field('traceparent'),
+    },
+    payload: members.get('payload') ?? 'null',
+  };
+}
+
 /** The body of an event batch message: a JSON array of event records. */
 export function encodeEventBatch(records: string[]): Buffer {
   return Buffer.from(`[${records.join(',')}]`);
+}
+
+/** The event records of a batch message's body (or of its inside, without the brackets). */
+export function eventBatchRecords(body: string): string[] {
+  return jsonArrayElements(body.trimStart().startsWith('[') ? body : `[${body}]`);
 }

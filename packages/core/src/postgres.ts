@@ -160,3 +160,17 @@ export function isTransientPgError(error: unknown): boolean {
   // with E, which no SQLSTATE class does.
   return transientCodes.has(code) || code.startsWith('08') || code.startsWith('E');
 }
+
+/**
+ * Errors caused by the rows themselves, which another try with the same rows fails again and a try
+ * without them does not: a data exception (class 22: bad JSON, a number or time out of range), an
+ * integrity constraint (23), a program limit such as the stack depth (54), an exception raised by a
+ * trigger (P0), or an error thrown while the statement was built from the data. Anything else that is
+ * not transient (a missing grant or table, a full disk) is the database's, not the data's.
+ */
+export function isDataPgError(error: unknown): boolean {
+  if (isTransientPgError(error)) return false;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return true;
+  return /^(22|23|54|P0)/.test(code);
+}

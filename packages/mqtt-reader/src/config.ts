@@ -22,6 +22,11 @@ export const readerEnv = {
   /** Payload field holding an event's own id; events without it get a content hash. */
   EVENT_ID_FIELD: env.string().default('id'),
   MAX_PAYLOAD_BYTES: env.int(1).default(1024 * 1024),
+  /**
+   * Events: deepest nesting of arrays and objects taken. PostgreSQL parses JSON recursively, within its
+   * max_stack_depth: 512 (+2 for the batch record) fits even its smallest setting, 100kB (701 levels).
+   */
+  MAX_JSON_DEPTH: env.int(1, 10_000).default(512),
   /** Messages received but not yet confirmed by RabbitMQ; beyond it MQTT reading pauses. */
   MAX_IN_FLIGHT: env.int(1).default(10_000),
   /** Sensors: samples per AMQP message, and how long a batch may wait to fill. */

@@ -46,6 +46,7 @@ await runService(
         source: config.SOURCE_NAME ?? profile,
         eventIdField: config.EVENT_ID_FIELD,
         maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+        maxJsonDepth: config.MAX_JSON_DEPTH,
         maxInFlight: config.MAX_IN_FLIGHT,
         batchMaxSamples: config.BATCH_MAX_SAMPLES,
         batchMaxMs: config.BATCH_MAX_MS,

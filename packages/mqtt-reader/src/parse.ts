@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { SampleGroup } from '@plantmesh/core';
+import { type EventIdType, isStorableText, jsonbRefusal, type SampleGroup } from '@plantmesh/core';
 
 /** Why a payload was refused; the label of the dead-letter metric and the start of the reason text. */
-export type RefusalKind = 'oversize' | 'not_utf8' | 'invalid_json' | 'invalid_event' | 'invalid_sample';
+export type RefusalKind =
+  | 'oversize'
+  | 'not_utf8'
+  | 'invalid_json'
+  | 'unstorable_json'
+  | 'invalid_event'
+  | 'invalid_event_id'
+  | 'invalid_sample';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; kind: RefusalKind; reason: string };
 
@@ -12,8 +19,8 @@ function refuse(kind: RefusalKind, reason: string): { ok: false; kind: RefusalKi
   return { ok: false, kind, reason: `${kind}: ${reason}` };
 }
 
-/** Size, UTF-8 and JSON checks that every payload passes first. */
-function parseJson(payload: Buffer, maxBytes: number): Parsed<unknown> {
+/** Size, UTF-8 and JSON checks that every payload passes first; a UTF-8 byte order mark is dropped. */
+function parseJson(payload: Buffer, maxBytes: number): Parsed<{ text: string; value: unknown }> {
   if (payload.length > maxBytes) return refuse('oversize', `${payload.length} bytes, the limit is ${maxBytes}`);
   let text: string;
   try {
@@ -22,7 +29,7 @@ function parseJson(payload: Buffer, maxBytes: number): Parsed<unknown> {
     return refuse('not_utf8', 'the payload is not valid UTF-8');
   }
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: { text, value: JSON.parse(text) } };
   } catch (error) {
     return refuse('invalid_json', (error as Error).message);
   }
@@ -30,39 +37,62 @@ function parseJson(payload: Buffer, maxBytes: number): Parsed<unknown> {
 
 export interface ParsedEvent {
   id: string;
+  idType: EventIdType;
+  /** The payload as text, exactly as it came but for a dropped byte order mark. */
+  text: string;
 }
 
+export interface EventLimits {
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects taken (PostgreSQL's parser is recursive). */
+  maxDepth: number;
+}
+
+const maxIdLength = 200;
+
 /**
- * An event is a JSON object. Its id is its own `idField` when present, else a hash of topic and
- * payload, so that a redelivered copy gets the same id and the store keeps one.
+ * An event is a JSON object that PostgreSQL's jsonb can hold. Its id is its own `idField`: a text of 1
+ * to 200 characters or an integer within ±(2^53 - 1), kept with its JSON type so that 7 and "7" are
+ * different events. An event without one (absent or null) gets a hash of topic and payload, so that a
+ * redelivered copy gets the same id and the store keeps one.
  */
-export function parseEvent(topic: string, payload: Buffer, idField: string, maxBytes: number): Parsed<ParsedEvent> {
-  const parsed = parseJson(payload, maxBytes);
+export function parseEvent(topic: string, payload: Buffer, idField: string, limits: EventLimits): Parsed<ParsedEvent> {
+  const parsed = parseJson(payload, limits.maxBytes);
   if (!parsed.ok) return parsed;
-  const document = parsed.value;
+  const { text, value: document } = parsed.value;
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     return refuse('invalid_event', 'an event must be a JSON object');
   }
-  if (payload.includes('\\u0000')) {
-    return refuse('invalid_event', 'the payload contains \\u0000, which PostgreSQL cannot store in jsonb');
-  }
+  const unstorable = jsonbRefusal(text, limits.maxDepth);
+  if (unstorable) return refuse('unstorable_json', `PostgreSQL's jsonb cannot hold it: ${unstorable}`);
   const own = (document as Record<string, unknown>)[idField];
-  if (typeof own === 'string' && own.length > 0 && own.length <= 200) return { ok: true, value: { id: own } };
-  if (typeof own === 'number' && Number.isFinite(own)) return { ok: true, value: { id: String(own) } };
-  const hash = createHash('sha256').update(topic).update('\n').update(payload).digest('hex');
-  return { ok: true, value: { id: `sha256:${hash}` } };
+  if (own === undefined || own === null) {
+    const hash = createHash('sha256').update(topic).update('\n').update(text).digest('hex');
+    return { ok: true, value: { id: `sha256:${hash}`, idType: 'hash', text } };
+  }
+  if (typeof own === 'string' && own.length > 0 && own.length <= maxIdLength) {
+    return { ok: true, value: { id: own, idType: 'string', text } };
+  }
+  if (typeof own === 'number' && Number.isSafeInteger(own)) {
+    return { ok: true, value: { id: String(own), idType: 'integer', text } };
+  }
+  const shown = JSON.stringify(own).slice(0, 60);
+  return refuse(
+    'invalid_event_id',
+    `"${idField}" must be a text of 1 to ${maxIdLength} characters or an integer within ±${Number.MAX_SAFE_INTEGER} (got ${shown})`,
+  );
 }
 
 const qualities: Record<string, number> = { good: 0, uncertain: 1, bad: 2 };
 
+/** The times a sample may have: years 0001 to 9999, which ISO 8601 and PostgreSQL both write plainly. */
+const earliest = Date.parse('0001-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59.999Z');
+
 function parseTimestamp(ts: unknown, receivedAt: number): number | undefined {
   if (ts === undefined || ts === null) return receivedAt;
-  if (typeof ts === 'number' && Number.isFinite(ts)) return ts;
-  if (typeof ts === 'string') {
-    const parsed = Date.parse(ts);
-    return Number.isNaN(parsed) ? undefined : parsed;
-  }
-  return undefined;
+  const time = typeof ts === 'number' ? ts : typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
+  return time >= earliest && time <= latest ? time : undefined;
 }
 
 /**
@@ -79,7 +109,8 @@ export function parseSamples(
 ): Parsed<SampleGroup> {
   const parsed = parseJson(payload, maxBytes);
   if (!parsed.ok) return parsed;
-  const items = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+  const { value } = parsed.value;
+  const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) return refuse('invalid_sample', 'no samples in the message');
   const samples: SampleGroup['samples'] = [];
   let unit: string | null = null;
@@ -97,13 +128,13 @@ export function parseSamples(
     if (time === undefined)
       return refuse(
         'invalid_sample',
-        `sample ${index}: ts must be epoch milliseconds or ISO 8601 (got ${JSON.stringify(ts)})`,
+        `sample ${index}: ts must be epoch milliseconds or ISO 8601 within the years 0001 to 9999 (got ${JSON.stringify(ts)})`,
       );
     const q = quality === undefined ? 0 : typeof quality === 'string' ? qualities[quality] : quality;
     if (q !== 0 && q !== 1 && q !== 2)
       return refuse('invalid_sample', `sample ${index}: quality must be good, uncertain or bad`);
-    if (itemUnit !== undefined && typeof itemUnit !== 'string')
-      return refuse('invalid_sample', `sample ${index}: unit must be text`);
+    if (itemUnit !== undefined && (typeof itemUnit !== 'string' || !isStorableText(itemUnit)))
+      return refuse('invalid_sample', `sample ${index}: unit must be text without \\u0000 or lone surrogates`);
     if (typeof itemUnit === 'string') unit = itemUnit;
     samples.push([time, number, q]);
   }

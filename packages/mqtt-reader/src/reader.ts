@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { SpanKind, trace } from '@opentelemetry/api';
 import {
   type AmqpClient,
@@ -25,6 +26,7 @@ export interface ReaderOptions {
   source: string;
   eventIdField: string;
   maxPayloadBytes: number;
+  maxJsonDepth: number;
   maxInFlight: number;
   batchMaxSamples: number;
   batchMaxMs: number;
@@ -61,6 +63,9 @@ export class Reader {
     private readonly log: Logger,
     private readonly metrics: ReaderMetrics,
   ) {
+    // Each message in flight may wait on the abort signal (for a channel, or a retry's backoff) and
+    // removes its listener when done: the bound is the in-flight limit, not Node's default of 10.
+    setMaxListeners(options.maxInFlight + 1, this.abort.signal);
     this.pubacks = new DeferredPubacks(client);
     this.events = new Batcher<EventItem>(options.eventBatchMax, options.eventBatchMaxMs, (items, count) =>
       this.publish(ingest.exchange, ingest.routingKeys.events, encodeEventBatch(items.map((item) => item.record)), {
@@ -131,13 +136,16 @@ export class Reader {
       [ingest.headers.topic]: packet.topic,
       [ingest.headers.source]: this.options.source,
       [ingest.headers.receivedAt]: new Date(receivedAt).toISOString(),
-      ...(userProperties ? { 'x-mqtt-user-properties': userProperties } : {}),
+      ...(userProperties ? { [ingest.headers.mqttUserProperties]: userProperties } : {}),
     };
   }
 
   private async forwardEvent(packet: IPublishPacket, receivedAt: number): Promise<void> {
     const payload = packet.payload as Buffer;
-    const parsed = parseEvent(packet.topic, payload, this.options.eventIdField, this.options.maxPayloadBytes);
+    const parsed = parseEvent(packet.topic, payload, this.options.eventIdField, {
+      maxBytes: this.options.maxPayloadBytes,
+      maxDepth: this.options.maxJsonDepth,
+    });
     if (!parsed.ok) return this.deadLetter(packet, receivedAt, parsed);
     const userProperties = packet.properties?.userProperties;
     const parent = extractTraceContext(userProperties);
@@ -151,13 +159,14 @@ export class Reader {
       const carrier = injectTraceContext<Record<string, unknown>>({}, trace.setSpan(parent, span));
       const envelope = {
         id: parsed.value.id,
+        idType: parsed.value.idType,
         topic: packet.topic,
         source: this.options.source,
         receivedAt,
         headers: userProperties ? { mqtt_user_properties: userProperties } : {},
         traceparent: typeof carrier.traceparent === 'string' ? carrier.traceparent : null,
       };
-      await this.events.add({ record: eventRecord(envelope, payload.toString('utf8')), receivedAt });
+      await this.events.add({ record: eventRecord(envelope, parsed.value.text), receivedAt });
     } finally {
       span.end();
     }

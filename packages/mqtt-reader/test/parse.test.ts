@@ -3,23 +3,71 @@ import { parseEvent, parseSamples } from '../src/index.js';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+const limits = { maxBytes: 1000, maxDepth: 512 };
+
 describe('parseEvent', () => {
-  it("uses the payload's own id, else a content hash that is the same for a redelivered copy", () => {
-    expect(parseEvent('t', json({ id: 'evt-1', x: 1 }), 'id', 1000)).toEqual({ ok: true, value: { id: 'evt-1' } });
-    expect(parseEvent('t', json({ eventId: 42 }), 'eventId', 1000)).toEqual({ ok: true, value: { id: '42' } });
-    const first = parseEvent('plant/a/events/x', json({ heat: 'H1' }), 'id', 1000);
-    const again = parseEvent('plant/a/events/x', json({ heat: 'H1' }), 'id', 1000);
-    const otherTopic = parseEvent('plant/b/events/x', json({ heat: 'H1' }), 'id', 1000);
-    expect(first.ok && first.value.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  it("uses the payload's own id with its JSON type, else a content hash that is the same for a redelivered copy", () => {
+    expect(parseEvent('t', json({ id: 'evt-1', x: 1 }), 'id', limits)).toMatchObject({
+      ok: true,
+      value: { id: 'evt-1', idType: 'string' },
+    });
+    expect(parseEvent('t', json({ eventId: 42 }), 'eventId', limits)).toMatchObject({
+      ok: true,
+      value: { id: '42', idType: 'integer' },
+    });
+    expect(parseEvent('t', json({ id: '42' }), 'id', limits)).toMatchObject({
+      ok: true,
+      value: { id: '42', idType: 'string' },
+    });
+    const first = parseEvent('plant/a/events/x', json({ heat: 'H1' }), 'id', limits);
+    const again = parseEvent('plant/a/events/x', json({ heat: 'H1' }), 'id', limits);
+    const otherTopic = parseEvent('plant/b/events/x', json({ heat: 'H1' }), 'id', limits);
+    expect(first).toMatchObject({
+      ok: true,
+      value: { id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), idType: 'hash' },
+    });
     expect(again).toEqual(first);
     expect(otherTopic).not.toEqual(first);
+    expect(parseEvent('t', json({ id: null }), 'id', limits)).toMatchObject({ ok: true, value: { idType: 'hash' } });
+  });
+
+  it('refuses an id that is neither a text of 1 to 200 characters nor a safe integer, naming it', () => {
+    const refused: unknown[] = ['', 'x'.repeat(201), 1.5, 2 ** 53, -(2 ** 53), true, ['a'], { a: 1 }];
+    for (const id of refused) {
+      const parsed = parseEvent('t', json({ id }), 'id', limits);
+      expect(parsed, JSON.stringify(id)).toMatchObject({ ok: false, kind: 'invalid_event_id' });
+      expect(parsed.ok ? '' : parsed.reason).toMatch(
+        /^invalid_event_id: "id" must be a text of 1 to 200 characters or an integer within ±9007199254740991 \(got /,
+      );
+    }
+    expect(parseEvent('t', json({ id: 2 ** 53 - 1 }), 'id', limits)).toMatchObject({
+      ok: true,
+      value: { idType: 'integer' },
+    });
+  });
+
+  it("refuses what PostgreSQL's jsonb cannot hold, and takes a byte order mark off", () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"a":"\\u0000"}', /\\u0000/],
+      ['{"a":"\\ud800"}', /lone UTF-16 high surrogate \\ud800/],
+      ['{"\\udc00":1}', /lone UTF-16 low surrogate \\udc00/],
+      ['{"a":1e999999}', /the number 1e999999 is outside PostgreSQL's numeric range/],
+      [`{"a":${'['.repeat(600)}${']'.repeat(600)}}`, /nesting deeper than 512 levels/],
+    ];
+    for (const [payload, reason] of cases) {
+      const parsed = parseEvent('t', Buffer.from(payload), 'id', { ...limits, maxBytes: 10_000 });
+      expect(parsed, payload).toMatchObject({ ok: false, kind: 'unstorable_json' });
+      expect(parsed.ok ? '' : parsed.reason).toMatch(reason);
+    }
+    const bom = parseEvent('t', Buffer.from('\ufeff{"id":"b"}'), 'id', limits);
+    expect(bom).toEqual({ ok: true, value: { id: 'b', idType: 'string', text: '{"id":"b"}' } });
   });
 
   it('refuses what is not a JSON object, with a reason', () => {
-    expect(parseEvent('t', Buffer.from('{"a":'), 'id', 1000)).toMatchObject({ ok: false, kind: 'invalid_json' });
-    expect(parseEvent('t', Buffer.from([0xc3, 0x28]), 'id', 1000)).toMatchObject({ ok: false, kind: 'not_utf8' });
-    expect(parseEvent('t', json([1, 2]), 'id', 1000)).toMatchObject({ ok: false, kind: 'invalid_event' });
-    expect(parseEvent('t', json({ pad: 'x'.repeat(100) }), 'id', 50)).toMatchObject({
+    expect(parseEvent('t', Buffer.from('{"a":'), 'id', limits)).toMatchObject({ ok: false, kind: 'invalid_json' });
+    expect(parseEvent('t', Buffer.from([0xc3, 0x28]), 'id', limits)).toMatchObject({ ok: false, kind: 'not_utf8' });
+    expect(parseEvent('t', json([1, 2]), 'id', limits)).toMatchObject({ ok: false, kind: 'invalid_event' });
+    expect(parseEvent('t', json({ pad: 'x'.repeat(100) }), 'id', { ...limits, maxBytes: 50 })).toMatchObject({
       ok: false,
       kind: 'oversize',
       reason: expect.stringMatching(/^oversize: \d+ bytes, the limit is 50$/),
@@ -64,8 +112,12 @@ describe('parseSamples', () => {
       [{ ts: 1, value: 'hot' }, /value must be a finite number or a boolean \(got "hot"\)/],
       [[{ value: 1 }, { value: null }], /sample 1: value must be/],
       [{ ts: 'yesterday', value: 1 }, /ts must be epoch milliseconds or ISO 8601/],
+      [{ ts: 1e20, value: 1 }, /ts must be epoch milliseconds or ISO 8601 within the years 0001 to 9999/],
+      [{ ts: '+010000-01-01T00:00:00Z', value: 1 }, /within the years 0001 to 9999/],
       [{ value: 1, quality: 'great' }, /quality must be good, uncertain or bad/],
       [{ value: 1, unit: 7 }, /unit must be text/],
+      [{ value: 1, unit: 'C\u0000' }, /unit must be text without/],
+      [{ value: 1, unit: '\ud800' }, /unit must be text without/],
       [[], /no samples/],
     ];
     for (const [payload, reason] of cases) {

@@ -109,12 +109,24 @@ describe('migrations on a real PostgreSQL (native partitions)', () => {
     const url = await createDatabase('behaviour');
     await migrate(storeUrls({ DATABASE_URL: url }, stores), captureLog().log);
 
-    // A second copy of an event id is ignored.
-    const insertEvent = `insert into raw.events (id, topic, source, received_at, payload)
-      values ($1, 'plant/caster/heat', 'test', now(), '{"heat": 1}') on conflict (id) do nothing`;
-    await query(url, insertEvent, ['evt-1']);
-    await query(url, insertEvent, ['evt-1']);
-    expect(await query(url, 'select id from raw.events')).toEqual([{ id: 'evt-1' }]);
+    // A second copy of an event id is ignored; the same id of another JSON type is another event.
+    const insertEvent = `insert into raw.events (id, id_type, topic, source, received_at, payload)
+      values ($1, $2, 'plant/caster/heat', 'test', now(), '{"heat": 1}') on conflict (id, id_type) do nothing`;
+    await query(url, insertEvent, ['7', 'integer']);
+    await query(url, insertEvent, ['7', 'integer']);
+    await query(url, insertEvent, ['7', 'string']);
+    await expect(query(url, insertEvent, ['7', 'float'])).rejects.toThrow(/events_id_type/);
+    expect(await query(url, 'select id, id_type from raw.events order by id_type')).toEqual([
+      { id: '7', id_type: 'integer' },
+      { id: '7', id_type: 'string' },
+    ]);
+
+    // A refused message is quarantined once per key.
+    const quarantine = `insert into raw.quarantine (key, stage, reason, payload) values (sha256('k'), 'test', 'r', '\\x00')
+      on conflict (key) do nothing`;
+    await query(url, quarantine);
+    await query(url, quarantine);
+    expect(await query(url, 'select count(*)::int as n from raw.quarantine')).toEqual([{ n: 1 }]);
 
     // Samples of today land in today's partition; a sample far in the past still lands (in the default one).
     const [series] = await query<{ id: number }>(
@@ -139,7 +151,7 @@ describe('migrations on a real PostgreSQL (native partitions)', () => {
     // The reader role reads every store and writes none.
     await query(url, `create role sdk_user login password 'sdk' in role plantmesh_reader`);
     const readerUrl = url.replace('plantmesh:plantmesh@', 'sdk_user:sdk@');
-    expect(await query(readerUrl, 'select count(*)::int as n from raw.events')).toEqual([{ n: 1 }]);
-    await expect(query(readerUrl, insertEvent, ['evt-2'])).rejects.toThrow(/permission denied/);
+    expect(await query(readerUrl, 'select count(*)::int as n from raw.events')).toEqual([{ n: 2 }]);
+    await expect(query(readerUrl, insertEvent, ['evt-2', 'string'])).rejects.toThrow(/permission denied/);
   });
 });

@@ -2,11 +2,12 @@
  * Ingestion benchmark: baselines and plantmesh end to end, in one run on this machine.
  *   pnpm bench:ingest            (about 5 minutes; prints its figures and updates BENCHMARKS.md)
  *   BENCH_ONLY=events pnpm bench:ingest    one sweep only, recorded nowhere
+ *   BENCH_DURABILITY=production pnpm bench:ingest   PostgreSQL with fsync and synchronous commit on
+ *                                (the tests' servers run with fsync off), recorded in its own section
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Simulator, type SimulatorOptions } from '@plantmesh/simulator';
 import { IngestPlatform, type ServiceHandle } from '../../support/ingest-platform.js';
+import { recordSection, table } from '../record.js';
 import { directCopy, rawDelivery } from './baselines.js';
 import { buckets, quantile, scrape, value } from './metrics.js';
 
@@ -20,6 +21,17 @@ interface Step {
 }
 
 const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? 8);
+const durability = process.env.BENCH_DURABILITY === 'production' ? 'production' : 'test';
+const durabilities: Record<'test' | 'production', { marker: string; settings: Record<string, string>; says: string }> =
+  {
+    test: { marker: 'ingest', settings: {}, says: 'PostgreSQL as the tests run it (fsync off)' },
+    production: {
+      marker: 'ingest-durable',
+      settings: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' },
+      says: 'PostgreSQL with production durability (fsync, synchronous_commit and full_page_writes on)',
+    },
+  };
+const server = durabilities[durability];
 const sweeps: Record<Kind, { rates: number[]; unit: string; stream: 'samples' | 'events' }> = {
   single: { rates: [5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 100_000], unit: 'samples/s', stream: 'samples' },
   hundred: {
@@ -103,8 +115,8 @@ async function lagAt(platform: IngestPlatform, writer: ServiceHandle, kind: Kind
 }
 
 async function main(): Promise<void> {
-  log(`ingest benchmark: ${stepSeconds} s per step`);
-  const platform = await IngestPlatform.start();
+  log(`ingest benchmark: ${stepSeconds} s per step, ${server.says}`);
+  const platform = await IngestPlatform.start({ postgresSettings: server.settings });
   try {
     const seriesIds = (
       await platform.query<{ id: number }>(
@@ -199,15 +211,10 @@ function report(
       verdict(results[kind].lag.p99 < 1),
     ]),
   ];
-  const table = (header: string[], body: string[][]) =>
-    [
-      `| ${header.join(' | ')} |`,
-      `|${header.map(() => '---').join('|')}|`,
-      ...body.map((r) => `| ${r.join(' | ')} |`),
-    ].join('\n');
+  const { marker } = server;
+  const command = durability === 'production' ? 'BENCH_DURABILITY=production pnpm bench:ingest' : 'pnpm bench:ingest';
   const section = [
-    '<!-- ingest:begin -->',
-    `Measured ${new Date().toISOString().slice(0, 10)} by \`pnpm bench:ingest\` (${stepSeconds} s per step), all in one run on this 2-core machine.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`${command}\` (${stepSeconds} s per step), ${server.says}, all in one run on this 2-core machine.`,
     '',
     table(
       ['baseline', 'figure'],
@@ -245,17 +252,8 @@ function report(
         '',
       ].join('\n'),
     ),
-    '<!-- ingest:end -->',
   ].join('\n');
-  const file = join(import.meta.dirname, '../../../BENCHMARKS.md');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    text = '# Benchmarks\n\n## Ingestion\n\n<!-- ingest:begin -->\n<!-- ingest:end -->\n';
-  }
-  writeFileSync(file, text.replace(/<!-- ingest:begin -->[\s\S]*<!-- ingest:end -->/, section));
-  log(`\n${section}\n\nrecorded in BENCHMARKS.md`);
+  recordSection(marker, section.trimEnd());
 }
 
 await main();
