@@ -158,6 +158,39 @@ describe('no event lost or stored twice through crashes and restarts, with poiso
     }
     expect(quarantined).toHaveLength(poisons.published.length);
 
+    // Replay works for each of them: published once to its topic, refused again as before, it comes
+    // back as exactly one new row that names the row it replays.
+    const originals = (await platform().query<{ id: string }>('select id from raw.quarantine')).map((row) => row.id);
+    for (const [source, broker] of [
+      ['events', platform().eventsBroker],
+      ['sensors', platform().sensorsBroker],
+    ] as const) {
+      const replay = await platform().cli([
+        'quarantine',
+        'replay',
+        '--reason',
+        '%',
+        '--source',
+        source,
+        '--mqtt-url',
+        broker.url,
+      ]);
+      expect(replay.code, replay.output).toBe(0);
+    }
+    await waitFor(
+      'every replay refused again',
+      async () => (await platform().count('select count(*) as n from raw.quarantine')) >= 2 * originals.length,
+      60_000,
+    );
+    const replays = await platform().query<{ of: string; copies: number }>(
+      `select headers->'x-mqtt-user-properties'->>'plantmesh-replay-of' as of, count(*)::int as copies
+       from raw.quarantine where replayed_at is null group by 1 order by 1`,
+    );
+    expect(replays).toEqual(originals.sort().map((id) => ({ of: id, copies: 1 })));
+    expect(await platform().count('select count(*) as n from raw.quarantine where replayed_at is not null')).toBe(
+      originals.length,
+    );
+
     expect(writer.process.alive && eventsReader.process.alive).toBe(true);
     // Reconnecting after each RabbitMQ restart leaves no listener behind.
     for (const service of ['events-reader', 'sensors-reader', 'amqp-writer'] as const) {

@@ -1,24 +1,12 @@
-import { join } from 'node:path';
-import { startServiceProcess, waitFor } from '@plantmesh/testkit';
+import { waitFor } from '@plantmesh/testkit';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
-const cli = join(import.meta.dirname, '../../packages/cli/src/main.ts');
-
 describe('plantmesh quarantine', () => {
   const platform = useIngestPlatform();
 
-  async function plantmesh(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = startServiceProcess({
-      entry: cli,
-      args,
-      env: { DATABASE_URL: platform().postgres.url },
-      logFile: join(platform().logDir, `cli-${Date.now()}.log`),
-    });
-    const code = await child.waitExit(30_000);
-    return { code, output: child.tail(100) };
-  }
+  const plantmesh = (args: string[]) => platform().cli(args);
 
   it('lists what was refused and replays it through the pipeline once the cause is fixed', async () => {
     await platform().startWriter();

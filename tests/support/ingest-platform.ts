@@ -21,6 +21,7 @@ const root = join(import.meta.dirname, '../..');
 const entries = {
   reader: join(root, 'packages/mqtt-reader/src/main.ts'),
   writer: join(root, 'packages/amqp-writer/src/main.ts'),
+  cli: join(root, 'packages/cli/src/main.ts'),
 };
 
 export interface ServiceHandle {
@@ -129,6 +130,21 @@ export class IngestPlatform {
       { DATABASE_URL: this.postgres.url, AMQP_URL: this.rabbitmq.url, ...env },
       waitReady,
     );
+  }
+
+  private cliRuns = 0;
+
+  /** Runs the `plantmesh` command against this platform's database; its exit code and output. */
+  async cli(args: string[]): Promise<{ code: number | null; output: string }> {
+    this.cliRuns += 1;
+    const child = startServiceProcess({
+      entry: entries.cli,
+      args,
+      env: { DATABASE_URL: this.postgres.url },
+      logFile: join(this.logDir, `cli-${this.cliRuns}.log`),
+    });
+    const code = await child.waitExit(60_000);
+    return { code, output: child.tail(100) };
   }
 
   /** Everything a service wrote to stdout and stderr so far, over its restarts. */

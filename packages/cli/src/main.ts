@@ -18,8 +18,9 @@ commands:
   migrate                              apply pending migrations; reads DATABASE_URL and <STORE>_DATABASE_URL
   simulate [options]                   run the plant simulator against MQTT brokers (simulate --help)
   quarantine list [--all] [--limit N]  what was refused, with the reason (RAW_DATABASE_URL or DATABASE_URL)
-  quarantine replay (--id N ... | --reason PATTERN) --mqtt-url URL
-                                       publish quarantined payloads again to their topic, after fixing the cause
+  quarantine replay (--id N ... | --reason PATTERN) [--source NAME] --mqtt-url URL
+                                       publish quarantined payloads again to their topic, after fixing the
+                                       cause (--source: only rows of that reader, e.g. events or sensors)
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -91,6 +92,7 @@ async function quarantineCommand(args: string[]): Promise<number> {
       limit: { type: 'string', default: '50' },
       id: { type: 'string', multiple: true, default: [] },
       reason: { type: 'string' },
+      source: { type: 'string' },
       'mqtt-url': { type: 'string' },
     },
   });
@@ -114,7 +116,12 @@ async function quarantineCommand(args: string[]): Promise<number> {
       );
       return 2;
     }
-    const result = await replayQuarantine(databaseUrl, values['mqtt-url'], { ids, reasonLike: values.reason });
+    const result = await replayQuarantine(
+      databaseUrl,
+      values['mqtt-url'],
+      { ids, reasonLike: values.reason, source: values.source },
+      (done, total) => process.stderr.write(`replaying: ${done} of ${total}\n`),
+    );
     for (const skipped of result.skipped) process.stdout.write(`skipped ${skipped.id}: ${skipped.why}\n`);
     process.stdout.write(`replayed ${result.replayed.length} payload(s): ${result.replayed.join(', ') || '-'}\n`);
     return 0;

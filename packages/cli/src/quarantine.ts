@@ -50,7 +50,8 @@ export const replayMarker = 'plantmesh-replay-of';
 export async function replayQuarantine(
   databaseUrl: string,
   mqttUrl: string,
-  selection: { ids: number[]; reasonLike?: string },
+  selection: { ids: number[]; reasonLike?: string; source?: string },
+  progress?: (done: number, total: number) => void,
 ): Promise<ReplayResult> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'plantmesh-quarantine' });
   await client.connect();
@@ -59,10 +60,13 @@ export async function replayQuarantine(
   try {
     const { rows } = await client.query<{ id: string; topic: string | null }>(
       `select id, topic from raw.quarantine
-       where replayed_at is null and (id = any($1::bigint[]) or reason like $2) order by id`,
-      [selection.ids, selection.reasonLike ?? null],
+       where replayed_at is null and (id = any($1::bigint[]) or reason like $2)
+         and ($3::text is null or source = $3)
+       order by id`,
+      [selection.ids, selection.reasonLike ?? null, selection.source ?? null],
     );
-    for (const { id, topic } of rows) {
+    for (const [index, { id, topic }] of rows.entries()) {
+      if (index > 0 && index % 100 === 0) progress?.(index, rows.length);
       if (!topic) {
         result.skipped.push({ id: Number(id), why: 'no topic recorded' });
         continue;
@@ -92,6 +96,7 @@ export async function replayQuarantine(
         throw error;
       }
     }
+    if (rows.length > 100) progress?.(rows.length, rows.length);
     return result;
   } finally {
     await broker.endAsync();
