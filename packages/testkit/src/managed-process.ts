@@ -69,8 +69,8 @@ export class ManagedProcess {
       });
       child.once('close', (code) => {
         running.delete(this);
-        log.end();
-        resolve(code);
+        // Resolved once the log file has the last lines, so that a caller can read them at once.
+        log.end(() => resolve(code));
       });
     });
   }
