@@ -49,8 +49,9 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
   let servers: PlatformServers;
   let objects: Manifest[];
   let opsPort: number;
-  // The Secrets an operator provides with values-external.yaml (the local servers' credentials).
-  const secrets = {
+  // The Secrets an operator provides with values-external.yaml (the local servers' credentials); the
+  // ones the chart generates (the services' own credentials) are added from the rendered objects.
+  const secrets: Record<string, Record<string, string>> = {
     'plant-postgresql': { password: 'plantmesh' },
     'plant-rabbitmq': { password: 'plantmesh' },
     'plant-mqtt': { 'reader-password': 'unused-by-local-mosquitto' },
@@ -79,6 +80,14 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         `common.opsPort=${opsPort}`,
       ],
     });
+    for (const secret of objects.filter((o) => o.kind === 'Secret')) {
+      secrets[secret.metadata.name] = Object.fromEntries(
+        Object.entries(secret.data as Record<string, string>).map(([key, value]) => [
+          key,
+          Buffer.from(value, 'base64').toString('utf8'),
+        ]),
+      );
+    }
   });
 
   afterAll(async () => {

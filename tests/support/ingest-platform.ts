@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, ingest } from '@plantmesh/core';
-import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
 import { Simulator } from '@plantmesh/simulator';
 import {
   freePort,
@@ -38,6 +38,8 @@ export interface ServiceHandle {
 export class IngestPlatform {
   private readonly running = new Set<ManagedProcess>();
   private readonly pool: pg.Pool;
+  /** The writer's own login (made by the migrations), as in production: never the administrator. */
+  private readonly writerPassword = generatePassword();
   /** The services' logs; kept after the run when KEEP_TEST_LOGS is set, for a failure's post-mortem. */
   readonly logDir = mkdtempSync(join(tmpdir(), 'plantmesh-ingest-logs-'));
 
@@ -76,7 +78,9 @@ export class IngestPlatform {
       version: '0',
       destination: new Writable({ write: (_c, _e, done) => done() }),
     });
-    await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent);
+    await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
+      'amqp-writer': this.writerPassword,
+    });
   }
 
   private async service(
@@ -127,7 +131,11 @@ export class IngestPlatform {
     return this.service(
       'amqp-writer',
       entries.writer,
-      { DATABASE_URL: this.postgres.url, AMQP_URL: this.rabbitmq.url, ...env },
+      {
+        DATABASE_URL: serviceUrl(this.postgres.url, 'amqp-writer', this.writerPassword),
+        AMQP_URL: this.rabbitmq.url,
+        ...env,
+      },
       waitReady,
     );
   }

@@ -107,6 +107,34 @@ Connection variables of a service: passwords from Secrets, URLs composed by Kube
   value: {{ printf "postgres://%s:$(POSTGRES_PASSWORD)@%s:%s/%s" .Values.postgresql.username (include "plantmesh.postgresHost" .) (include "plantmesh.postgresPort" .) .Values.postgresql.database | quote }}
 {{- end -}}
 
+{{/*
+The plantmesh services that log in to PostgreSQL, each as itself (component: values key). The login
+is plantmesh_<component with _>, made and kept up to date by the migrations (packages/schema
+serviceLogins); its password is in the service's own credentials Secret.
+*/}}
+{{- define "plantmesh.databaseLogins" -}}
+amqp-writer: amqpWriter
+{{- end -}}
+
+{{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}
+{{- define "plantmesh.credentialsSecret" -}}
+{{- $key := index (include "plantmesh.databaseLogins" .root | fromYaml) .component -}}
+{{- $values := index .root.Values.services $key -}}
+{{- default (include "plantmesh.componentName" (dict "root" .root "component" (printf "%s-credentials" .component))) $values.credentials.existingSecret -}}
+{{- end -}}
+
+{{/*
+A service's connection to PostgreSQL as its own login: the password from its own Secret in PGPASSWORD
+(which the PostgreSQL client reads), the URL without it. Call with (dict "root" $ "component" "amqp-writer").
+*/}}
+{{- define "plantmesh.servicePostgresEnv" -}}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "plantmesh.credentialsSecret" . }}, key: postgres-password }
+- name: DATABASE_URL
+  value: {{ printf "postgres://plantmesh_%s@%s:%s/%s" (.component | replace "-" "_") (include "plantmesh.postgresHost" .root) (include "plantmesh.postgresPort" .root) .root.Values.postgresql.database | quote }}
+{{- end -}}
+
 {{- define "plantmesh.amqpEnv" -}}
 - name: RABBITMQ_PASSWORD
   valueFrom:

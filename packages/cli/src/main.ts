@@ -8,6 +8,7 @@ import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
 import { migrateCommand } from './migrate.js';
 import { listQuarantine, replayQuarantine } from './quarantine.js';
 import { up } from './up.js';
+import { usersCommand } from './users.js';
 
 const usage = `usage: plantmesh <command> [options]
 
@@ -21,6 +22,10 @@ commands:
   quarantine replay (--id N ... | --reason PATTERN) [--source NAME] --mqtt-url URL
                                        publish quarantined payloads again to their topic, after fixing the
                                        cause (--source: only rows of that reader, e.g. events or sensors)
+  users create NAME --role reader|results-writer
+                                       a PostgreSQL login for a person, a model or Grafana; prints its
+                                       generated password once (DATABASE_URL: an administrator's)
+  users list | rotate NAME | drop NAME the logins made so; rotate prints a new password, the old one stops
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'quarantine':
       return quarantineCommand(rest);
+    case 'users':
+      return usersCommand(rest);
     case undefined:
     case 'help':
     case '--help':

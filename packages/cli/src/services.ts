@@ -1,8 +1,12 @@
+import type { ServiceName } from '@plantmesh/schema';
 import type { LocalPorts } from './ports.js';
 
 /** What `plantmesh up` knows of the platform's infrastructure when it starts a service. */
 export interface PlatformEndpoints {
+  /** The administrator's: migrations and the person at the keyboard, never a service. */
   databaseUrl: string;
+  /** Each service's own login (see serviceLogins). */
+  serviceDatabaseUrls: Record<ServiceName, string>;
   amqpUrl: string;
   mqttEventsUrl: string;
   mqttSensorsUrl: string;
@@ -29,7 +33,7 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
     {
       name: 'amqp-writer',
       entry: 'packages/amqp-writer/src/main.ts',
-      env: { DATABASE_URL: endpoints.databaseUrl, AMQP_URL: endpoints.amqpUrl },
+      env: { DATABASE_URL: endpoints.serviceDatabaseUrls['amqp-writer'], AMQP_URL: endpoints.amqpUrl },
     },
     {
       name: 'events-reader',

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@plantmesh/core';
-import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import {
+  generatePassword,
+  migrate,
+  type ServiceName,
+  serviceLogins,
+  serviceUrl,
+  stores,
+  storeUrls,
+} from '@plantmesh/schema';
 import {
   type LocalServer,
   type ManagedProcess,
@@ -84,11 +92,20 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     await Promise.all(servers.map((server) => server.start()));
 
     const log: Logger = createLogger({ service: 'plantmesh-migrate', version: '0', level: 'warn' });
-    const migrated = await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), log);
+    // Each service logs in as itself, with a password new at every start (set by the migrations).
+    const logins = Object.keys(serviceLogins) as ServiceName[];
+    const passwords = Object.fromEntries(logins.map((service) => [service, generatePassword()])) as Record<
+      ServiceName,
+      string
+    >;
+    const migrated = await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), log, passwords);
     print(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
 
     const endpoints: PlatformEndpoints = {
       databaseUrl: postgres.url,
+      serviceDatabaseUrls: Object.fromEntries(
+        logins.map((service) => [service, serviceUrl(postgres.url, service, passwords[service])]),
+      ) as Record<ServiceName, string>,
       amqpUrl: rabbitmq.url,
       mqttEventsUrl: mqttEvents.url,
       mqttSensorsUrl: mqttSensors.url,
@@ -131,7 +148,11 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
 
     const row = (name: string, text: string) => print(`  ${name.padEnd(width)} ${text}`);
     print('plantmesh is up:');
-    row('postgres', `${postgres.url}   (psql "${postgres.url}")`);
+    row('postgres', `${postgres.url}   (psql "${postgres.url}"; the administrator, for you and the migrations)`);
+    for (const service of logins) {
+      row('', `${service} logs in as ${serviceUrl(postgres.url, service, passwords[service])}`);
+    }
+    row('', 'people, models and Grafana: pnpm plantmesh users create NAME --role reader|results-writer');
     row('rabbitmq', `${rabbitmq.url}   management ${rabbitmq.managementUrl} (user plantmesh, password plantmesh)`);
     row('', `prometheus metrics ${rabbitmq.prometheusUrl}`);
     row('mqtt events', mqttEvents.url);

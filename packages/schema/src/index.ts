@@ -1,3 +1,20 @@
+export {
+  ensureServiceLogins,
+  generatePassword,
+  passwordVariable,
+  type ServiceName,
+  scramVerifier,
+  serviceLogins,
+  serviceUrl,
+} from './logins.js';
 export { commonSet, loadMigrations, type Migration, type MigrationSet } from './migrations.js';
-export { type MigrationResult, migrate, migrateDatabase, pgSession, type SqlSession } from './runner.js';
+export {
+  type MigrationResult,
+  migrate,
+  migrateDatabase,
+  pgSession,
+  type ServicePasswords,
+  type SqlSession,
+} from './runner.js';
 export { type Store, stores, storeUrlEnv, storeUrls } from './stores.js';
+export { createUser, dropUser, listUsers, type PlantmeshUser, rotateUser, type UserRole, userRoles } from './users.js';

@@ -1,5 +1,6 @@
 import type { Logger } from '@plantmesh/core';
 import pg from 'pg';
+import { ensureServiceLogins, type ServiceName } from './logins.js';
 import { commonSet, loadMigrations, type Migration, type MigrationSet } from './migrations.js';
 import type { Store } from './stores.js';
 
@@ -26,13 +27,22 @@ const bootstrap = `
     primary key (set_name, version)
   );`;
 
+/** Passwords of the services' logins (see serviceLogins), by service. */
+export type ServicePasswords = Partial<Record<ServiceName, string>>;
+
 /**
- * Applies the pending migrations of the given stores to one database, each in its own transaction.
+ * Applies the pending migrations of the given stores to one database, each in its own transaction,
+ * then brings the services' logins up to date (see ensureServiceLogins).
  * A session-level advisory lock serialises runners, so that several replicas (or a Helm hook and a
  * developer) can start at once: the second waits, then finds nothing left to do. An applied migration
  * whose file has changed since is an error, never silently re-run.
  */
-export async function migrateDatabase(session: SqlSession, storesHere: Store[], log: Logger): Promise<MigrationResult> {
+export async function migrateDatabase(
+  session: SqlSession,
+  storesHere: Store[],
+  log: Logger,
+  passwords: ServicePasswords = {},
+): Promise<MigrationResult> {
   const result: MigrationResult = { applied: [], alreadyApplied: 0 };
   await session.exec(`select pg_advisory_lock(hashtext('plantmesh.migrate'))`);
   try {
@@ -56,6 +66,7 @@ export async function migrateDatabase(session: SqlSession, storesHere: Store[], 
         }
       }
     }
+    await ensureServiceLogins(session, storesHere, passwords);
   } finally {
     await session.exec(`select pg_advisory_unlock(hashtext('plantmesh.migrate'))`);
   }
@@ -94,7 +105,11 @@ export function pgSession(client: pg.Client, log: Logger): SqlSession {
  * Migrates every store, each in the database its URL names; stores that share a database are
  * migrated over one connection.
  */
-export async function migrate(urls: Record<Store, string>, log: Logger): Promise<MigrationResult> {
+export async function migrate(
+  urls: Record<Store, string>,
+  log: Logger,
+  passwords: ServicePasswords = {},
+): Promise<MigrationResult> {
   const byDatabase = new Map<string, Store[]>();
   for (const [store, url] of Object.entries(urls) as Array<[Store, string]>) {
     byDatabase.set(url, [...(byDatabase.get(url) ?? []), store]);
@@ -104,7 +119,7 @@ export async function migrate(urls: Record<Store, string>, log: Logger): Promise
     const client = new pg.Client({ connectionString: url, application_name: 'plantmesh-migrate' });
     await client.connect();
     try {
-      const result = await migrateDatabase(pgSession(client, log), storesHere, log);
+      const result = await migrateDatabase(pgSession(client, log), storesHere, log, passwords);
       total.applied.push(...result.applied);
       total.alreadyApplied += result.alreadyApplied;
     } finally {

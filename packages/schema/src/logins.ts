@@ -1,0 +1,92 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import type { SqlSession } from './runner.js';
+import type { Store } from './stores.js';
+
+/**
+ * The PostgreSQL login of each plantmesh service and the group roles it is granted: the least it needs.
+ * Group roles are made by the stores' migrations; a login gets those of the stores on its server.
+ * A service added later (the ETL, the I3X API, the catalog) gets its entry here with its own roles.
+ */
+export const serviceLogins = {
+  'amqp-writer': {
+    role: 'plantmesh_amqp_writer',
+    grants: { raw: 'plantmesh_raw_writer', metrics: 'plantmesh_metrics_writer' },
+  },
+} as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
+
+export type ServiceName = keyof typeof serviceLogins;
+
+/** The variable that gives a service login its password, e.g. AMQP_WRITER_DB_PASSWORD. */
+export function passwordVariable(service: ServiceName): string {
+  return `${service.toUpperCase().replaceAll('-', '_')}_DB_PASSWORD`;
+}
+
+/** A new password: 32 characters of base64url, fit for a URL and a shell without quoting. */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for a password, so that the password itself never
+ * reaches the server (nor its statement log). Printable ASCII only: SASLprep leaves it unchanged.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  if (!/^[\x21-\x7e]{8,}$/.test(password)) {
+    throw new Error('a password must be at least 8 printable ASCII characters without spaces');
+  }
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** A role name in SQL, quoted. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A text literal in SQL (standard strings: only quotes need doubling). */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Creates each service's login where missing, grants it the group roles of the stores on this server,
+ * and sets its password when one is given (a login without one authenticates by client certificate).
+ * Runs with every migration, so that a rotated Secret reaches the database with the next upgrade.
+ */
+export async function ensureServiceLogins(
+  session: SqlSession,
+  storesHere: readonly Store[],
+  passwords: Partial<Record<ServiceName, string>>,
+): Promise<void> {
+  for (const [service, login] of Object.entries(serviceLogins) as Array<
+    [ServiceName, (typeof serviceLogins)[ServiceName]]
+  >) {
+    const grants = storesHere.flatMap((store) => {
+      const role = (login.grants as Partial<Record<Store, string>>)[store];
+      return role ? [role] : [];
+    });
+    if (grants.length === 0) continue;
+    const role = quoteIdentifier(login.role);
+    const exists = await session.query('select from pg_roles where rolname = $1', [login.role]);
+    if (exists.length === 0) await session.exec(`create role ${role} login`);
+    // Whatever was done to it by hand, it is a plain login that inherits its group roles and no more.
+    await session.exec(
+      `alter role ${role} login nosuperuser nocreatedb nocreaterole inherit noreplication nobypassrls`,
+    );
+    await session.exec(`grant ${grants.map(quoteIdentifier).join(', ')} to ${role}`);
+    const password = passwords[service];
+    if (password) await session.exec(`alter role ${role} password ${quoteLiteral(scramVerifier(password))}`);
+    await session.exec(`comment on role ${role} is ${quoteLiteral(`plantmesh service: ${service}`)}`);
+  }
+}
+
+/** A database URL with a service's login in place of the one it has. */
+export function serviceUrl(url: string, service: ServiceName, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = serviceLogins[service].role;
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
