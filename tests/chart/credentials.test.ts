@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { brokerUsers } from '@plantmesh/core';
 import { serviceLogins } from '@plantmesh/schema';
 import { helmTemplate, type Manifest } from '@plantmesh/testkit';
 import { describe, expect, it } from 'vitest';
@@ -58,19 +59,49 @@ describe.each(valueSets)('credentials in the chart (%s values)', (valueSet) => {
       const env = containers(workload).flatMap((c) => c.env ?? []);
       const url = env.find((e) => e.name === 'DATABASE_URL')?.value;
       expect(url, service).toMatch(new RegExp(`^postgres://${login.role}@[^:/]+:\\d+/plantmesh$`));
-      const ownSecret = `plantmesh-${service}-credentials`;
       expect(env.find((e) => e.name === 'PGPASSWORD')?.valueFrom?.secretKeyRef).toEqual({
-        name: ownSecret,
+        name: `plantmesh-${service}-credentials`,
         key: 'postgres-password',
       });
-      // No other workload reads this service's credentials but the migrations, which set the password.
+    }
+  });
+
+  it('lets each service connect to RabbitMQ as its own user, and only the migrations as the administrator', () => {
+    const adminSecret = valueSet === 'external' ? 'plant-rabbitmq' : 'plantmesh-rabbitmq';
+    const readers = workloads(objects)
+      .filter((o) => secretRefs(o).some((ref) => ref.name === adminSecret))
+      .map(component)
+      .sort();
+    expect(readers).toEqual(valueSet === 'external' ? ['migrations'] : ['migrations', 'rabbitmq']);
+    for (const [service, { user }] of Object.entries(brokerUsers)) {
+      const workload = workloads(objects).find((o) => component(o) === service) as Manifest;
+      const env = containers(workload).flatMap((c) => c.env ?? []);
+      expect(env.find((e) => e.name === 'AMQP_URL')?.value, service).toMatch(
+        new RegExp(`^amqp://${user}:\\$\\(RABBITMQ_PASSWORD\\)@[^:/]+:\\d+$`),
+      );
+      expect(env.find((e) => e.name === 'RABBITMQ_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+        name: `plantmesh-${service}-credentials`,
+        key: 'rabbitmq-password',
+      });
+    }
+  });
+
+  it('gives each service its own credentials Secret, kept across upgrades, read by it and the migrations only', () => {
+    for (const service of new Set([...Object.keys(serviceLogins), ...Object.keys(brokerUsers)])) {
+      const ownSecret = `plantmesh-${service}-credentials`;
       const others = workloads(objects)
         .filter((o) => secretRefs(o).some((ref) => ref.name === ownSecret))
         .map(component)
         .sort();
-      expect(others).toEqual(['migrations', service].sort());
+      expect(others, service).toEqual(['migrations', service].sort());
       const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ownSecret);
       expect(secret?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+      expect(Object.keys(secret?.data ?? {}).sort()).toEqual(
+        [
+          ...(service in serviceLogins ? ['postgres-password'] : []),
+          ...(service in brokerUsers ? ['rabbitmq-password'] : []),
+        ].sort(),
+      );
     }
   });
 });

@@ -93,6 +93,9 @@ describe('NetworkPolicies', () => {
       'amqp-writer -> rabbitmq:5672',
       'amqp-writer -> postgresql:5432',
       'migrations -> postgresql:5432',
+      // The migrations declare the RabbitMQ topology and the services' users (management API).
+      'migrations -> rabbitmq:5672',
+      'migrations -> rabbitmq:15672',
       // RabbitMQ nodes form their cluster.
       'rabbitmq -> rabbitmq:4369',
       'rabbitmq -> rabbitmq:25672',

@@ -75,6 +75,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         `postgresql.external.port=${servers.postgres.port}`,
         `rabbitmq.external.host=127.0.0.1`,
         `rabbitmq.external.port=${servers.rabbitmq.port}`,
+        `rabbitmq.external.managementPort=${new URL(servers.rabbitmq.managementUrl as string).port}`,
         `mqtt.events.external.url=${servers.mosquitto.url}`,
         `mqtt.sensors.external.url=${servers.mosquitto.url}`,
         `common.opsPort=${opsPort}`,

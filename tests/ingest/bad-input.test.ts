@@ -21,8 +21,8 @@ describe('bad input is quarantined once with its reason, and takes nothing valid
   });
 
   it('readers refuse every payload the store cannot take, amid valid ones, for both profiles', async () => {
-    const events = await mqtt.connectAsync(platform().eventsBroker.url, { protocolVersion: 5 });
-    const sensors = await mqtt.connectAsync(platform().sensorsBroker.url, { protocolVersion: 5 });
+    const events = await mqtt.connectAsync(platform().publisherUrl('events'), { protocolVersion: 5 });
+    const sensors = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
     const poisons = [...eventPoisons('r'), ...sensorPoisons('r')];
     const eventsBefore = await platform().count('select count(*) as n from raw.events');
     for (const [index, poison] of poisons.entries()) {

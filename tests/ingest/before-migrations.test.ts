@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 // As in a Helm install, where the services can start before the migrations Job has run.
-describe('a writer started before the migrations', () => {
+describe('services started before the migrations', () => {
   const platform = useIngestPlatform({ migrate: false });
 
   it('waits, not ready, without taking messages, then writes everything once the tables exist', async () => {
@@ -13,10 +13,18 @@ describe('a writer started before the migrations', () => {
     );
     expect((await fetch(`http://127.0.0.1:${writer.opsPort}/readyz`)).status).toBe(503);
 
-    await platform().startEventsReader();
+    // Without its RabbitMQ user and the topology, the reader waits too.
+    const reader = await platform().startEventsReader({}, false);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await fetch(`http://127.0.0.1:${reader.opsPort}/readyz`)).status).toBe(503);
+    await platform().migrate({ stores: false });
+    await waitFor(
+      'the reader ready',
+      async () => (await fetch(`http://127.0.0.1:${reader.opsPort}/readyz`)).status === 200,
+    );
     expect((await platform().eventsPlant(2_000, 21).run()).events).toBe(2_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await platform().migrate();
+    await platform().migrate({ broker: false });
 
     await waitFor(
       'every event stored',

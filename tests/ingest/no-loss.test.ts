@@ -20,8 +20,14 @@ function poisonPlant(platform: IngestPlatform, everyMs: number) {
   let rounds = 0;
   let stopped = false;
   const running = (async () => {
-    const events = await mqtt.connectAsync(platform.eventsBroker.url, { protocolVersion: 5, reconnectPeriod: 200 });
-    const sensors = await mqtt.connectAsync(platform.sensorsBroker.url, { protocolVersion: 5, reconnectPeriod: 200 });
+    const events = await mqtt.connectAsync(platform.publisherUrl('events'), {
+      protocolVersion: 5,
+      reconnectPeriod: 200,
+    });
+    const sensors = await mqtt.connectAsync(platform.publisherUrl('sensors'), {
+      protocolVersion: 5,
+      reconnectPeriod: 200,
+    });
     while (!stopped) {
       const round = [...eventPoisons(`n${rounds}`), ...sensorPoisons(`n${rounds}`)];
       for (const poison of round) {
@@ -59,7 +65,7 @@ describe('no event lost or stored twice through crashes and restarts, with poiso
     await platform().startSensorsReader();
     const eventsPlant = platform().eventsPlant(totalEvents, seed);
     const sensorsPlant = new Simulator({
-      sensorsUrl: platform().sensorsBroker.url,
+      sensorsUrl: platform().publisherUrl('sensors'),
       series: 50,
       samplesPerSecond: 2_000,
       samplesPerMessage: 1,
@@ -161,10 +167,7 @@ describe('no event lost or stored twice through crashes and restarts, with poiso
     // Replay works for each of them: published once to its topic, refused again as before, it comes
     // back as exactly one new row that names the row it replays.
     const originals = (await platform().query<{ id: string }>('select id from raw.quarantine')).map((row) => row.id);
-    for (const [source, broker] of [
-      ['events', platform().eventsBroker],
-      ['sensors', platform().sensorsBroker],
-    ] as const) {
+    for (const source of ['events', 'sensors'] as const) {
       const replay = await platform().cli([
         'quarantine',
         'replay',
@@ -173,7 +176,7 @@ describe('no event lost or stored twice through crashes and restarts, with poiso
         '--source',
         source,
         '--mqtt-url',
-        broker.url,
+        platform().publisherUrl(source, 'plantmesh-replay'),
       ]);
       expect(replay.code, replay.output).toBe(0);
     }

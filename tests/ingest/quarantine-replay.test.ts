@@ -12,7 +12,7 @@ describe('plantmesh quarantine', () => {
     await platform().startWriter();
     // A reader whose payload limit is too small for the plant's documents.
     const strict = await platform().startEventsReader({ MAX_PAYLOAD_BYTES: '500', MQTT_CLIENT_ID: 'strict-reader' });
-    const publisher = await mqtt.connectAsync(platform().eventsBroker.url, { protocolVersion: 5 });
+    const publisher = await mqtt.connectAsync(platform().publisherUrl('events'), { protocolVersion: 5 });
     const document = JSON.stringify({ id: 'big-heat', heatId: 'H1', notes: 'x'.repeat(800) });
     await publisher.publishAsync('plant1/caster/strand1/events/heat.finished', document, { qos: 1 });
     await publisher.endAsync();
@@ -36,7 +36,7 @@ describe('plantmesh quarantine', () => {
       '--reason',
       'oversize%',
       '--mqtt-url',
-      platform().eventsBroker.url,
+      platform().publisherUrl('events', 'plantmesh-replay'),
     ]);
     expect(replay.code, replay.output).toBe(0);
     expect(replay.output).toMatch(/replayed 1 payload\(s\)/);
@@ -50,7 +50,10 @@ describe('plantmesh quarantine', () => {
     );
     expect(row?.replayed).toBe(true);
     expect((await plantmesh(['quarantine', 'list'])).output).toMatch(/^0 row\(s\)$/m);
-    expect((await plantmesh(['quarantine', 'replay', '--mqtt-url', platform().eventsBroker.url])).code).toBe(2);
+    expect(
+      (await plantmesh(['quarantine', 'replay', '--mqtt-url', platform().publisherUrl('events', 'plantmesh-replay')]))
+        .code,
+    ).toBe(2);
   });
 
   it('replays a payload the database refused in a batch, once, to its own topic, after the cause is fixed', async () => {
@@ -59,7 +62,7 @@ describe('plantmesh quarantine', () => {
     await platform().query(
       `alter table raw.events add constraint no_blocked_heats check (payload->>'heatId' is distinct from 'H-blocked') not valid`,
     );
-    const publisher = await mqtt.connectAsync(platform().eventsBroker.url, { protocolVersion: 5 });
+    const publisher = await mqtt.connectAsync(platform().publisherUrl('events'), { protocolVersion: 5 });
     const topic = 'plant1/caster/strand2/events/heat.finished';
     await Promise.all(
       Array.from({ length: 50 }, (_, index) =>
@@ -88,7 +91,14 @@ describe('plantmesh quarantine', () => {
     // Two operators replay at once: the row is published by one of them only.
     const replays = await Promise.all(
       [1, 2].map(() =>
-        plantmesh(['quarantine', 'replay', '--id', String(row?.id), '--mqtt-url', platform().eventsBroker.url]),
+        plantmesh([
+          'quarantine',
+          'replay',
+          '--id',
+          String(row?.id),
+          '--mqtt-url',
+          platform().publisherUrl('events', 'plantmesh-replay'),
+        ]),
       ),
     );
     const replayed = replays.map(({ code, output }) => {

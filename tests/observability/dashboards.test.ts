@@ -61,8 +61,8 @@ describe('dashboards and alerts against the real platform', () => {
     ).start();
     // Load: both streams for a few seconds.
     await new Simulator({
-      eventsUrl: platform.eventsBroker.url,
-      sensorsUrl: platform.sensorsBroker.url,
+      eventsUrl: platform.publisherUrl('events'),
+      sensorsUrl: platform.publisherUrl('sensors'),
       eventsPerSecond: 500,
       samplesPerSecond: 5_000,
       samplesPerMessage: 10,

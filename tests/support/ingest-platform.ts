@@ -2,22 +2,36 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, ingest } from '@plantmesh/core';
+import { type BrokerService, brokerUrl, brokerUsers, createLogger, ingest, setupBroker } from '@plantmesh/core';
 import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
 import { Simulator } from '@plantmesh/simulator';
 import {
   freePort,
   type ManagedProcess,
   MosquittoServer,
+  type MqttUser,
   PostgresServer,
   RabbitMqServer,
   startServiceProcess,
+  TestCa,
   waitFor,
 } from '@plantmesh/testkit';
 import amqp from 'amqplib';
 import pg from 'pg';
 
 const root = join(import.meta.dirname, '../..');
+/**
+ * The brokers' users, as the chart's brokers have them: the readers read, the test plant publishes under
+ * its sites only, the replay tool publishes anywhere, and the benchmark's probe does both (baselines).
+ */
+const mqttUsers: MqttUser[] = [
+  { username: 'plantmesh-reader', password: generatePassword(), read: ['#'] },
+  { username: 'plant-publisher', password: generatePassword(), write: ['plant1/#', 'bench/#'] },
+  { username: 'plantmesh-replay', password: generatePassword(), write: ['#'] },
+  { username: 'probe', password: generatePassword(), read: ['#'], write: ['#'] },
+];
+const reader = mqttUsers[0] as MqttUser;
+
 const entries = {
   reader: join(root, 'packages/mqtt-reader/src/main.ts'),
   writer: join(root, 'packages/amqp-writer/src/main.ts'),
@@ -40,6 +54,10 @@ export class IngestPlatform {
   private readonly pool: pg.Pool;
   /** The writer's own login (made by the migrations), as in production: never the administrator. */
   private readonly writerPassword = generatePassword();
+  /** Each service's own RabbitMQ user (made by the migrations), as in production. */
+  private readonly brokerPasswords = Object.fromEntries(
+    Object.keys(brokerUsers).map((service) => [service, generatePassword()]),
+  ) as Record<BrokerService, string>;
   /** The services' logs; kept after the run when KEEP_TEST_LOGS is set, for a failure's post-mortem. */
   readonly logDir = mkdtempSync(join(tmpdir(), 'plantmesh-ingest-logs-'));
 
@@ -48,6 +66,8 @@ export class IngestPlatform {
     readonly rabbitmq: RabbitMqServer,
     readonly eventsBroker: MosquittoServer,
     readonly sensorsBroker: MosquittoServer,
+    /** With TLS: the CA that signed every server's certificate, which the services trust. */
+    readonly ca?: TestCa,
   ) {
     this.pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
     this.pool.on('error', () => {}); // the tests restart the server under it
@@ -59,28 +79,76 @@ export class IngestPlatform {
    * server settings (e.g. production durability for a benchmark).
    */
   static async start(
-    options: { migrate?: boolean; rabbitmqPrometheusPort?: number; postgresSettings?: Record<string, string> } = {},
+    options: {
+      migrate?: boolean;
+      rabbitmqPrometheusPort?: number;
+      postgresSettings?: Record<string, string>;
+      /** TLS on every server (certificates from a CA of the test's own for 127.0.0.1); services use it. */
+      tls?: boolean;
+    } = {},
   ): Promise<IngestPlatform> {
+    const ca = options.tls ? TestCa.create() : undefined;
+    const files = ca?.issue(['127.0.0.1']);
+    const tlsOn = async () => (files ? { ...files, port: await freePort() } : undefined);
     const [postgres, rabbitmq, eventsBroker, sensorsBroker] = await Promise.all([
-      PostgresServer.create({ settings: options.postgresSettings }).then((s) => s.start()),
-      RabbitMqServer.create({ prometheusPort: options.rabbitmqPrometheusPort }).then((s) => s.start()),
-      MosquittoServer.create().then((s) => s.start()),
-      MosquittoServer.create().then((s) => s.start()),
+      PostgresServer.create({ settings: options.postgresSettings, tls: files }).then((s) => s.start()),
+      Promise.all([freePort(), tlsOn()])
+        .then(([managementPort, tls]) =>
+          RabbitMqServer.create({ prometheusPort: options.rabbitmqPrometheusPort, managementPort, tls }),
+        )
+        .then((s) => s.start()),
+      tlsOn().then((tls) => MosquittoServer.create({ users: mqttUsers, tls }).then((s) => s.start())),
+      tlsOn().then((tls) => MosquittoServer.create({ users: mqttUsers, tls }).then((s) => s.start())),
     ]);
-    const platform = new IngestPlatform(postgres, rabbitmq, eventsBroker, sensorsBroker);
+    const platform = new IngestPlatform(postgres, rabbitmq, eventsBroker, sensorsBroker, ca);
     if (options.migrate !== false) await platform.migrate();
     return platform;
   }
 
-  async migrate(): Promise<void> {
-    const silent = createLogger({
-      service: 'test',
-      version: '0',
-      destination: new Writable({ write: (_c, _e, done) => done() }),
-    });
-    await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
-      'amqp-writer': this.writerPassword,
-    });
+  /**
+   * How a service reaches the servers: with TLS, verified against the test's CA (given to Node as an
+   * extra CA, as the chart mounts the plant's CA), PostgreSQL with sslmode=verify-full, amqps, mqtts.
+   */
+  serviceEnv(service: BrokerService): Record<string, string> {
+    const tls = this.ca !== undefined;
+    const amqp = brokerUrl(tls ? this.rabbitmq.tlsUrl() : this.rabbitmq.url, service, this.brokerPasswords[service]);
+    if (service === 'amqp-writer') {
+      const database = serviceUrl(this.postgres.url, 'amqp-writer', this.writerPassword);
+      return {
+        DATABASE_URL: tls ? `${database}?sslmode=verify-full` : database,
+        AMQP_URL: amqp,
+        ...(this.ca ? { NODE_EXTRA_CA_CERTS: this.ca.certFile } : {}),
+      };
+    }
+    const broker = service === 'events-reader' ? this.eventsBroker : this.sensorsBroker;
+    return {
+      MQTT_URL: tls ? broker.tlsUrl() : broker.url,
+      MQTT_USERNAME: reader.username,
+      MQTT_PASSWORD: reader.password,
+      AMQP_URL: amqp,
+      ...(this.ca ? { NODE_EXTRA_CA_CERTS: this.ca.certFile } : {}),
+    };
+  }
+
+  /** What `plantmesh migrate` does: the stores and the services' logins, then the broker's topology and users. */
+  async migrate(parts: { stores?: boolean; broker?: boolean } = {}): Promise<void> {
+    if (parts.stores !== false) {
+      const silent = createLogger({
+        service: 'test',
+        version: '0',
+        destination: new Writable({ write: (_c, _e, done) => done() }),
+      });
+      await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
+        'amqp-writer': this.writerPassword,
+      });
+    }
+    if (parts.broker !== false) {
+      await setupBroker({
+        amqpUrl: this.rabbitmq.url,
+        managementUrl: this.rabbitmq.managementApiUrl as string,
+        passwords: this.brokerPasswords,
+      });
+    }
   }
 
   private async service(
@@ -108,36 +176,30 @@ export class IngestPlatform {
     return launch();
   }
 
-  startEventsReader(env: Record<string, string> = {}): Promise<ServiceHandle> {
-    return this.service('events-reader', entries.reader, {
-      READER_PROFILE: 'events',
-      MQTT_URL: this.eventsBroker.url,
-      MQTT_CLIENT_ID: 'events-reader-test',
-      AMQP_URL: this.rabbitmq.url,
-      ...env,
-    });
+  startEventsReader(env: Record<string, string> = {}, waitReady = true): Promise<ServiceHandle> {
+    return this.service(
+      'events-reader',
+      entries.reader,
+      {
+        READER_PROFILE: 'events',
+        MQTT_CLIENT_ID: 'events-reader-test',
+        ...this.serviceEnv('events-reader'),
+        ...env,
+      },
+      waitReady,
+    );
   }
 
   startSensorsReader(env: Record<string, string> = {}): Promise<ServiceHandle> {
     return this.service('sensors-reader', entries.reader, {
       READER_PROFILE: 'sensors',
-      MQTT_URL: this.sensorsBroker.url,
-      AMQP_URL: this.rabbitmq.url,
+      ...this.serviceEnv('sensors-reader'),
       ...env,
     });
   }
 
   startWriter(env: Record<string, string> = {}, waitReady = true): Promise<ServiceHandle> {
-    return this.service(
-      'amqp-writer',
-      entries.writer,
-      {
-        DATABASE_URL: serviceUrl(this.postgres.url, 'amqp-writer', this.writerPassword),
-        AMQP_URL: this.rabbitmq.url,
-        ...env,
-      },
-      waitReady,
-    );
+    return this.service('amqp-writer', entries.writer, { ...this.serviceEnv('amqp-writer'), ...env }, waitReady);
   }
 
   private cliRuns = 0;
@@ -160,6 +222,14 @@ export class IngestPlatform {
     return readFileSync(join(this.logDir, `${name}.log`), 'utf8');
   }
 
+  /** A broker's URL as one of its users: the plant's publisher by default. */
+  publisherUrl(
+    stream: 'events' | 'sensors',
+    user: 'plant-publisher' | 'plantmesh-replay' | 'probe' = 'plant-publisher',
+  ): string {
+    return (stream === 'events' ? this.eventsBroker : this.sensorsBroker).urlFor(user);
+  }
+
   /** A query that retries while PostgreSQL is being restarted. */
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     for (let attempt = 0; ; attempt += 1) {
@@ -175,7 +245,7 @@ export class IngestPlatform {
   /** A plant publishing `total` events (QoS 1) at `rate` per second to the events broker. */
   eventsPlant(total: number, seed: number, rate = 3_000): Simulator {
     return new Simulator({
-      eventsUrl: this.eventsBroker.url,
+      eventsUrl: this.publisherUrl('events'),
       eventsPerSecond: rate,
       eventQos: 1,
       maxEvents: total,

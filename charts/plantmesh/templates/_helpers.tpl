@@ -81,6 +81,10 @@ capabilities:
 {{- if .Values.rabbitmq.enabled -}}5672{{- else -}}{{ .Values.rabbitmq.external.port }}{{- end -}}
 {{- end -}}
 
+{{- define "plantmesh.rabbitmqManagementPort" -}}
+{{- if .Values.rabbitmq.enabled -}}15672{{- else -}}{{ .Values.rabbitmq.external.managementPort }}{{- end -}}
+{{- end -}}
+
 {{- define "plantmesh.rabbitmqSecret" -}}
 {{- default (include "plantmesh.componentName" (dict "root" . "component" "rabbitmq")) .Values.rabbitmq.existingSecret -}}
 {{- end -}}
@@ -108,18 +112,21 @@ Connection variables of a service: passwords from Secrets, URLs composed by Kube
 {{- end -}}
 
 {{/*
-The plantmesh services that log in to PostgreSQL, each as itself (component: values key). The login
-is plantmesh_<component with _>, made and kept up to date by the migrations (packages/schema
-serviceLogins); its password is in the service's own credentials Secret.
+The plantmesh services and their own identities: the values key of each, and whether it logs in to
+PostgreSQL (as plantmesh_<component with _>, made by the migrations, packages/schema serviceLogins)
+and to RabbitMQ (as plantmesh-<component>, made by the migrations, packages/core brokerUsers). The
+passwords are in the service's own credentials Secret (postgres-password, rabbitmq-password).
 */}}
-{{- define "plantmesh.databaseLogins" -}}
-amqp-writer: amqpWriter
+{{- define "plantmesh.serviceIdentities" -}}
+events-reader: { values: eventsReader, postgres: false, rabbitmq: true }
+sensors-reader: { values: sensorsReader, postgres: false, rabbitmq: true }
+amqp-writer: { values: amqpWriter, postgres: true, rabbitmq: true }
 {{- end -}}
 
 {{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}
 {{- define "plantmesh.credentialsSecret" -}}
-{{- $key := index (include "plantmesh.databaseLogins" .root | fromYaml) .component -}}
-{{- $values := index .root.Values.services $key -}}
+{{- $identity := index (include "plantmesh.serviceIdentities" .root | fromYaml) .component -}}
+{{- $values := index .root.Values.services $identity.values -}}
 {{- default (include "plantmesh.componentName" (dict "root" .root "component" (printf "%s-credentials" .component))) $values.credentials.existingSecret -}}
 {{- end -}}
 
@@ -135,12 +142,24 @@ A service's connection to PostgreSQL as its own login: the password from its own
   value: {{ printf "postgres://plantmesh_%s@%s:%s/%s" (.component | replace "-" "_") (include "plantmesh.postgresHost" .root) (include "plantmesh.postgresPort" .root) .root.Values.postgresql.database | quote }}
 {{- end -}}
 
-{{- define "plantmesh.amqpEnv" -}}
+{{/* A service's connection to RabbitMQ as its own user. Call with (dict "root" $ "component" "events-reader"). */}}
+{{- define "plantmesh.serviceAmqpEnv" -}}
 - name: RABBITMQ_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "plantmesh.credentialsSecret" . }}, key: rabbitmq-password }
+- name: AMQP_URL
+  value: {{ printf "amqp://plantmesh-%s:$(RABBITMQ_PASSWORD)@%s:%s" .component (include "plantmesh.rabbitmqHost" .root) (include "plantmesh.rabbitmqPort" .root) | quote }}
+{{- end -}}
+
+{{/* The RabbitMQ administrator: the topology and the services' users (the migrations Job only). */}}
+{{- define "plantmesh.amqpAdminEnv" -}}
+- name: RABBITMQ_ADMIN_PASSWORD
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.rabbitmqSecret" . }}, key: password }
 - name: AMQP_URL
-  value: {{ printf "amqp://%s:$(RABBITMQ_PASSWORD)@%s:%s" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqPort" .) | quote }}
+  value: {{ printf "amqp://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%s" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqPort" .) | quote }}
+- name: RABBITMQ_MANAGEMENT_URL
+  value: {{ printf "http://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%v" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqManagementPort" .) | quote }}
 {{- end -}}
 
 {{/*

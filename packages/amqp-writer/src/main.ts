@@ -1,4 +1,4 @@
-import { AmqpClient, ConfigError, declareIngestTopology, Postgres, runService } from '@plantmesh/core';
+import { AmqpClient, ConfigError, checkIngestTopology, Postgres, runService } from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { BatchConsumer } from './batch-consumer.js';
 import { parseStreams, type WriterStream, writerEnv } from './config.js';
@@ -79,7 +79,8 @@ await runService(
         target: `amqp-${stream}`,
         prefetch: samples ? config.SAMPLE_PREFETCH : config.PREFETCH,
         setup: async (channel) => {
-          await declareIngestTopology(channel);
+          // Declared by the administrator (plantmesh migrate); this service's user may only consume.
+          await checkIngestTopology(channel, { queues: [writer.queue] });
           await consumer.consume(channel);
         },
       });

@@ -16,7 +16,10 @@ commands:
   up [--dir DIR] [--ports-from PORT] [--observe]
                                        start the local platform (servers, migrations, services, simulator;
                                        with --observe also Prometheus and the alert rules); Ctrl-C stops it
-  migrate                              apply pending migrations; reads DATABASE_URL and <STORE>_DATABASE_URL
+  migrate                              apply pending migrations (DATABASE_URL, <STORE>_DATABASE_URL) and set the
+                                       services' logins (<SERVICE>_DB_PASSWORD); with AMQP_URL and
+                                       RABBITMQ_MANAGEMENT_URL also the RabbitMQ topology and the services'
+                                       users (<SERVICE>_AMQP_PASSWORD)
   simulate [options]                   run the plant simulator against MQTT brokers (simulate --help)
   quarantine list [--all] [--limit N]  what was refused, with the reason (RAW_DATABASE_URL or DATABASE_URL)
   quarantine replay (--id N ... | --reason PATTERN) [--source NAME] --mqtt-url URL

@@ -1,3 +1,4 @@
+import type { BrokerService } from '@plantmesh/core';
 import type { ServiceName } from '@plantmesh/schema';
 import type { LocalPorts } from './ports.js';
 
@@ -7,9 +8,14 @@ export interface PlatformEndpoints {
   databaseUrl: string;
   /** Each service's own login (see serviceLogins). */
   serviceDatabaseUrls: Record<ServiceName, string>;
-  amqpUrl: string;
+  /** Each service's own RabbitMQ user (see brokerUsers). */
+  amqpUrls: Record<BrokerService, string>;
   mqttEventsUrl: string;
   mqttSensorsUrl: string;
+  /** The readers' user on both brokers. */
+  mqttReader: { username: string; password: string };
+  /** The brokers' URLs as the simulator's user, which publishes under plant1/ only. */
+  simulatorUrls: { events: string; sensors: string };
   ports: LocalPorts;
 }
 
@@ -33,7 +39,7 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
     {
       name: 'amqp-writer',
       entry: 'packages/amqp-writer/src/main.ts',
-      env: { DATABASE_URL: endpoints.serviceDatabaseUrls['amqp-writer'], AMQP_URL: endpoints.amqpUrl },
+      env: { DATABASE_URL: endpoints.serviceDatabaseUrls['amqp-writer'], AMQP_URL: endpoints.amqpUrls['amqp-writer'] },
     },
     {
       name: 'events-reader',
@@ -41,9 +47,11 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
       env: {
         READER_PROFILE: 'events',
         MQTT_URL: endpoints.mqttEventsUrl,
+        MQTT_USERNAME: endpoints.mqttReader.username,
+        MQTT_PASSWORD: endpoints.mqttReader.password,
         MQTT_CLIENT_ID: 'plantmesh-events-reader-local',
         MQTT_SHARE_GROUP: 'plantmesh-events',
-        AMQP_URL: endpoints.amqpUrl,
+        AMQP_URL: endpoints.amqpUrls['events-reader'],
       },
     },
     {
@@ -52,15 +60,17 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
       env: {
         READER_PROFILE: 'sensors',
         MQTT_URL: endpoints.mqttSensorsUrl,
+        MQTT_USERNAME: endpoints.mqttReader.username,
+        MQTT_PASSWORD: endpoints.mqttReader.password,
         MQTT_SHARE_GROUP: 'plantmesh-sensors',
-        AMQP_URL: endpoints.amqpUrl,
+        AMQP_URL: endpoints.amqpUrls['sensors-reader'],
       },
     },
     {
       name: 'simulator',
       entry: 'packages/simulator/src/main.ts',
       args: [
-        ...['--sensors-url', endpoints.mqttSensorsUrl, '--events-url', endpoints.mqttEventsUrl],
+        ...['--sensors-url', endpoints.simulatorUrls.sensors, '--events-url', endpoints.simulatorUrls.events],
         ...['--series', '200', '--rate', '1000', '--events-rate', '5', '--progress-seconds', '10'],
       ],
       env: {},

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '@plantmesh/core';
+import { type BrokerService, brokerUrl, brokerUsers, createLogger, type Logger, setupBroker } from '@plantmesh/core';
 import {
   generatePassword,
   migrate,
@@ -14,6 +14,7 @@ import {
   type LocalServer,
   type ManagedProcess,
   MosquittoServer,
+  type MqttUser,
   PostgresServer,
   PrometheusServer,
   RabbitMqServer,
@@ -78,6 +79,13 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
 
   try {
     print(`starting servers (data in ${dir}) ...`);
+    // The brokers refuse anonymous clients, as the chart's do: the readers read, the simulator publishes
+    // under its site, the quarantine replay publishes anywhere. New passwords at every start.
+    const mqttUsers: MqttUser[] = [
+      { username: 'plantmesh-reader', password: generatePassword(), read: ['#'] },
+      { username: 'plant-simulator', password: generatePassword(), write: ['plant1/#'] },
+      { username: 'plantmesh-replay', password: generatePassword(), write: ['#'] },
+    ];
     const [postgres, rabbitmq, mqttEvents, mqttSensors] = await Promise.all([
       PostgresServer.create({ dir: join(dir, 'postgres'), port: ports.postgres }).then(track),
       RabbitMqServer.create({
@@ -86,8 +94,8 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
         managementPort: ports.rabbitmqManagement,
         prometheusPort: ports.rabbitmqPrometheus,
       }).then(track),
-      MosquittoServer.create({ dir: join(dir, 'mqtt-events'), port: ports.mqttEvents }).then(track),
-      MosquittoServer.create({ dir: join(dir, 'mqtt-sensors'), port: ports.mqttSensors }).then(track),
+      MosquittoServer.create({ dir: join(dir, 'mqtt-events'), port: ports.mqttEvents, users: mqttUsers }).then(track),
+      MosquittoServer.create({ dir: join(dir, 'mqtt-sensors'), port: ports.mqttSensors, users: mqttUsers }).then(track),
     ]);
     await Promise.all(servers.map((server) => server.start()));
 
@@ -100,15 +108,28 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     >;
     const migrated = await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), log, passwords);
     print(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
+    const brokerServices = Object.keys(brokerUsers) as BrokerService[];
+    const brokerPasswords = Object.fromEntries(
+      brokerServices.map((service) => [service, generatePassword()]),
+    ) as Record<BrokerService, string>;
+    await setupBroker({
+      amqpUrl: rabbitmq.url,
+      managementUrl: rabbitmq.managementApiUrl as string,
+      passwords: brokerPasswords,
+    });
 
     const endpoints: PlatformEndpoints = {
       databaseUrl: postgres.url,
       serviceDatabaseUrls: Object.fromEntries(
         logins.map((service) => [service, serviceUrl(postgres.url, service, passwords[service])]),
       ) as Record<ServiceName, string>,
-      amqpUrl: rabbitmq.url,
+      amqpUrls: Object.fromEntries(
+        brokerServices.map((service) => [service, brokerUrl(rabbitmq.url, service, brokerPasswords[service])]),
+      ) as Record<BrokerService, string>,
       mqttEventsUrl: mqttEvents.url,
       mqttSensorsUrl: mqttSensors.url,
+      mqttReader: mqttUsers[0] as MqttUser,
+      simulatorUrls: { events: mqttEvents.urlFor('plant-simulator'), sensors: mqttSensors.urlFor('plant-simulator') },
       ports,
     };
     const width = 14;
@@ -154,9 +175,18 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     }
     row('', 'people, models and Grafana: pnpm plantmesh users create NAME --role reader|results-writer');
     row('rabbitmq', `${rabbitmq.url}   management ${rabbitmq.managementUrl} (user plantmesh, password plantmesh)`);
+    for (const service of brokerServices) {
+      row('', `${service} connects as ${brokerUrl(rabbitmq.url, service, brokerPasswords[service])}`);
+    }
     row('', `prometheus metrics ${rabbitmq.prometheusUrl}`);
     row('mqtt events', mqttEvents.url);
     row('mqtt sensors', mqttSensors.url);
+    for (const user of mqttUsers) {
+      row(
+        '',
+        `user ${user.username} password ${user.password} (${user.read ? 'reads' : 'publishes to'} ${[...(user.read ?? []), ...(user.write ?? [])].join(' ')})`,
+      );
+    }
     definitions.forEach((definition, index) => {
       const ops = `http://127.0.0.1:${ports.servicesFrom + index}`;
       row(definition.name, definition.ops === false ? 'publishing to both brokers' : `${ops}/metrics  ${ops}/readyz`);

@@ -62,7 +62,25 @@ describe('plantmesh up', () => {
       const latest = await count('select count(*)::int as n from metrics.latest');
       return events > 0 && latest > 0;
     });
+    // Each service as itself: the writer's own PostgreSQL login, each service's own RabbitMQ user.
+    const logins = await client.query(
+      `select distinct usename from pg_stat_activity where application_name = 'amqp-writer'`,
+    );
+    expect(logins.rows).toEqual([{ usename: 'plantmesh_amqp_writer' }]);
     await client.end();
+    expect(output.join('\n')).toMatch(/amqp-writer logs in as postgres:\/\/plantmesh_amqp_writer:[\w-]+@/);
+    expect(output.join('\n')).toMatch(/user plantmesh-reader password [\w-]+ \(reads #\)/);
+    const brokerUsers = async () => {
+      const response = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/connections`, {
+        headers: { authorization: `Basic ${Buffer.from('plantmesh:plantmesh').toString('base64')}` },
+      });
+      const connections = (await response.json()) as Array<{ user: string }>;
+      return [...new Set(connections.map((connection) => connection.user))].sort().join(' ');
+    };
+    await waitFor(
+      'each service connected to RabbitMQ as its own user',
+      async () => (await brokerUsers()) === 'plantmesh-amqp-writer plantmesh-events-reader plantmesh-sensors-reader',
+    );
     for (const name of ['amqp-writer', 'events-reader', 'sensors-reader']) {
       expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
     }

@@ -64,7 +64,17 @@ export class AmqpClient {
       this.tracker.set(false);
       if (!this.closing) log.warn({ err: error }, 'amqp connection lost, reconnecting');
     });
-    this.model.on('connect-failed', (error) => log.debug({ err: error }, 'amqp connect attempt failed'));
+    // Said at once and then now and again: a refused login or an unverifiable certificate must show.
+    let failures = 0;
+    this.model.on('connect', () => {
+      failures = 0;
+    });
+    this.model.on('connect-failed', (error) => {
+      failures += 1;
+      if (failures === 1 || failures % 20 === 0) {
+        log.warn({ err: error, attempts: failures }, 'amqp connection failed, retrying');
+      }
+    });
     this.model.on('error', (error) => log.warn({ err: error }, 'amqp connection error'));
     this.model.on('blocked', (reason) => {
       this.blocked = true;

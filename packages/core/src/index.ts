@@ -6,6 +6,15 @@ export {
   type ConsumeMessage,
 } from './amqp.js';
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+export {
+  type BrokerService,
+  type BrokerSetup,
+  brokerPasswordVariable,
+  brokerUrl,
+  brokerUsers,
+  checkIngestTopology,
+  setupBroker,
+} from './broker-setup.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 export {

@@ -47,9 +47,10 @@ export const defaultIngestLimits: IngestLimits = {
 };
 
 /**
- * Declares the exchanges, quorum queues and bindings of ingestion. Idempotent: every reader and writer
- * runs it on each (re)connect, so that whichever starts first creates the topology. The arguments must
- * stay the same everywhere, since RabbitMQ refuses a re-declaration with other arguments.
+ * Declares the exchanges, quorum queues and bindings of ingestion, as the administrator (setupBroker,
+ * run by `plantmesh migrate`); the services only check that it exists. Idempotent, so it runs with every
+ * migration; the arguments must never change for an existing queue, since RabbitMQ refuses a
+ * re-declaration with other arguments.
  */
 export async function declareIngestTopology(channel: ConfirmChannel, limits: IngestLimits = defaultIngestLimits) {
   await channel.assertExchange(ingest.exchange, 'direct', { durable: true });

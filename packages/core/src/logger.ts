@@ -11,6 +11,12 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** An error as pino writes it, less the peer certificate a TLS error carries (kilobytes of DER). */
+function serializeError(error: Error): Record<string, unknown> {
+  const { cert: _cert, ...serialized } = pino.stdSerializers.err(error) as Record<string, unknown>;
+  return serialized;
+}
+
 /** JSON logs to stdout with service, version and, inside a span, its trace and span ids. */
 export function createLogger({ service, version, level = 'info', destination }: LoggerOptions): Logger {
   const options: pino.LoggerOptions = {
@@ -18,6 +24,7 @@ export function createLogger({ service, version, level = 'info', destination }: 
     base: { service, version },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: serializeError },
     mixin() {
       const span = trace.getActiveSpan();
       if (!span) return {};

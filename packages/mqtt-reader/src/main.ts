@@ -1,4 +1,4 @@
-import { AmqpClient, ConfigError, declareIngestTopology, MqttConnection, runService } from '@plantmesh/core';
+import { AmqpClient, ConfigError, checkIngestTopology, ingest, MqttConnection, runService } from '@plantmesh/core';
 import { defaultClientId, readerEnv } from './config.js';
 import { createReaderMetrics } from './metrics.js';
 import { Reader } from './reader.js';
@@ -19,7 +19,8 @@ await runService(
       url: config.AMQP_URL,
       log,
       metrics,
-      setup: (channel) => declareIngestTopology(channel),
+      // Declared by the administrator (plantmesh migrate); this service's user may only publish.
+      setup: (channel) => checkIngestTopology(channel, { exchanges: [ingest.exchange, ingest.deadLetterExchange] }),
     });
     await amqp.start();
     readiness.register('amqp', () => amqp.ready);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { ensureInstalled } from './install.js';
@@ -11,6 +11,8 @@ export interface PostgresServerOptions extends ServerOptions {
   database?: string;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string | number>;
+  /** A server certificate and key: TLS on (clients may still connect in plain unless they ask for TLS). */
+  tls?: { cert: string; key: string };
 }
 
 /** PostgreSQL refuses to run as root; as root the server runs as Debian's `postgres` user. */
@@ -54,7 +56,10 @@ export class PostgresServer extends LocalServer {
     // fsync=off survives a killed server (the page cache keeps the data) but not a machine crash:
     // right for tests and a local platform, never for production.
     this.settings = { fsync: 'off', max_connections: 200, ...options.settings };
+    this.tls = options.tls;
   }
+
+  private readonly tls: { cert: string; key: string } | undefined;
 
   static async create(options: PostgresServerOptions = {}): Promise<PostgresServer> {
     return new PostgresServer(await LocalServer.pickPort(options), options);
@@ -75,6 +80,7 @@ export class PostgresServer extends LocalServer {
   override async start(timeoutMs?: number): Promise<this> {
     const fresh = !existsSync(join(this.dataDir, 'PG_VERSION'));
     if (fresh) this.initdb();
+    if (this.tls) this.installTls(this.tls);
     await super.start(timeoutMs);
     if (fresh) await this.createDatabase();
     return this;
@@ -104,6 +110,17 @@ export class PostgresServer extends LocalServer {
       ],
       { stdio: 'pipe', ...this.identity },
     );
+  }
+
+  /** PostgreSQL reads its key only when the server's own user owns it and nobody else may read it. */
+  private installTls(tls: { cert: string; key: string }): void {
+    const cert = join(this.dir, 'server.crt');
+    const key = join(this.dir, 'server.key');
+    copyFileSync(tls.cert, cert);
+    copyFileSync(tls.key, key);
+    chmodSync(key, 0o600);
+    if (this.identity) for (const file of [cert, key]) chownSync(file, this.identity.uid, this.identity.gid);
+    Object.assign(this.settings, { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key });
   }
 
   private async createDatabase(): Promise<void> {

@@ -12,6 +12,8 @@ export interface RabbitMqServerOptions extends ServerOptions {
   managementPort?: number;
   /** Port for the Prometheus endpoint (enables the rabbitmq_prometheus plugin). */
   prometheusPort?: number;
+  /** An AMQPS listener on `port` with this certificate (see tlsUrl). */
+  tls?: { port: number; ca: string; cert: string; key: string };
 }
 
 /** A real RabbitMQ node on 127.0.0.1 with its own data folder, node name and ports. */
@@ -42,8 +44,20 @@ export class RabbitMqServer extends LocalServer {
     return `amqp://${this.user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
   }
 
+  /** The AMQPS URL as the administrator, when TLS is on; `host` must be a name the certificate holds. */
+  tlsUrl(host = '127.0.0.1'): string {
+    if (!this.options.tls) throw new Error('rabbitmq: no TLS listener');
+    return `amqps://${this.user}:${encodeURIComponent(this.password)}@${host}:${this.options.tls.port}`;
+  }
+
   get managementUrl(): string | undefined {
     return this.options.managementPort ? `http://127.0.0.1:${this.options.managementPort}` : undefined;
+  }
+
+  /** The management API with the administrator's credentials in the URL (for setupBroker). */
+  get managementApiUrl(): string | undefined {
+    const url = this.managementUrl;
+    return url?.replace('//', `//${this.user}:${encodeURIComponent(this.password)}@`);
   }
 
   get prometheusUrl(): string | undefined {
@@ -51,7 +65,7 @@ export class RabbitMqServer extends LocalServer {
   }
 
   protected spec() {
-    const { managementPort, prometheusPort } = this.options;
+    const { managementPort, prometheusPort, tls } = this.options;
     const config = [
       `listeners.tcp.default = 127.0.0.1:${this.port}`,
       `default_user = ${this.user}`,
@@ -60,6 +74,16 @@ export class RabbitMqServer extends LocalServer {
       'disk_free_limit.absolute = 100MB',
       ...(managementPort ? [`management.tcp.port = ${managementPort}`, 'management.tcp.ip = 127.0.0.1'] : []),
       ...(prometheusPort ? [`prometheus.tcp.port = ${prometheusPort}`, 'prometheus.tcp.ip = 127.0.0.1'] : []),
+      ...(tls
+        ? [
+            `listeners.ssl.default = 127.0.0.1:${tls.port}`,
+            `ssl_options.cacertfile = ${tls.ca}`,
+            `ssl_options.certfile = ${tls.cert}`,
+            `ssl_options.keyfile = ${tls.key}`,
+            'ssl_options.verify = verify_none',
+            'ssl_options.fail_if_no_peer_cert = false',
+          ]
+        : []),
     ];
     const plugins = [
       ...(managementPort ? ['rabbitmq_management'] : []),

@@ -1,4 +1,5 @@
 import { MosquittoServer } from './mosquitto.js';
+import { freePort } from './ports.js';
 import { PostgresServer } from './postgres.js';
 import { RabbitMqServer } from './rabbitmq.js';
 
@@ -14,7 +15,10 @@ export interface PlatformServers {
 export async function startPlatformServers(): Promise<PlatformServers> {
   const [postgres, rabbitmq, mosquitto] = await Promise.all([
     PostgresServer.create().then((s) => s.start()),
-    RabbitMqServer.create().then((s) => s.start()),
+    // With its management API, where `plantmesh migrate` makes the services' users.
+    freePort()
+      .then((managementPort) => RabbitMqServer.create({ managementPort }))
+      .then((s) => s.start()),
     MosquittoServer.create().then((s) => s.start()),
   ]);
   return {

@@ -57,7 +57,7 @@ function simulatorFor(
   return kind === 'events'
     ? {
         ...base,
-        eventsUrl: platform.eventsBroker.url,
+        eventsUrl: platform.publisherUrl('events'),
         eventsPerSecond: rate,
         maxEvents: total,
         samplesPerSecond: 0,
@@ -65,7 +65,7 @@ function simulatorFor(
       }
     : {
         ...base,
-        sensorsUrl: platform.sensorsBroker.url,
+        sensorsUrl: platform.publisherUrl('sensors'),
         samplesPerSecond: rate,
         maxSamples: total,
         samplesPerMessage: kind === 'hundred' ? 100 : 1,
@@ -114,6 +114,9 @@ async function lagAt(platform: IngestPlatform, writer: ServiceHandle, kind: Kind
   return { rate, p50: quantile(before, after, 0.5), p99: quantile(before, after, 0.99) };
 }
 
+// Interrupted, it still stops the servers and services it started (they stop on the process's exit).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 async function main(): Promise<void> {
   log(`ingest benchmark: ${stepSeconds} s per step, ${server.says}`);
   const platform = await IngestPlatform.start({ postgresSettings: server.settings });
@@ -125,9 +128,9 @@ async function main(): Promise<void> {
     ).map((row) => row.id);
     const baselineA = await directCopy(platform.postgres.url, 2_000_000, seriesIds);
     log(`baseline A  direct COPY into metrics.samples: ${round(baselineA)} rows/s`);
-    const baselineB = await rawDelivery(platform.sensorsBroker.url, 'samples', 300_000);
+    const baselineB = await rawDelivery(platform.publisherUrl('sensors', 'probe'), 'samples', 300_000);
     log(`baseline B  raw MQTT QoS 0, single-sample messages: ${round(baselineB)} msgs/s`);
-    const baselineC = await rawDelivery(platform.eventsBroker.url, 'events', 60_000);
+    const baselineC = await rawDelivery(platform.publisherUrl('events', 'probe'), 'events', 60_000);
     log(`baseline C  raw MQTT QoS 1, ~1 KB event documents: ${round(baselineC)} msgs/s`);
     await platform.query('truncate metrics.samples, metrics.latest');
 
