@@ -58,7 +58,9 @@ describe.each(valueSets)('credentials in the chart (%s values)', (valueSet) => {
       const workload = workloads(objects).find((o) => component(o) === service) as Manifest;
       const env = containers(workload).flatMap((c) => c.env ?? []);
       const url = env.find((e) => e.name === 'DATABASE_URL')?.value;
-      expect(url, service).toMatch(new RegExp(`^postgres://${login.role}@[^:/]+:\\d+/plantmesh$`));
+      expect(url, service).toMatch(
+        new RegExp(`^postgres://${login.role}@[^:/]+:\\d+/plantmesh(\\?sslmode=verify-full)?$`),
+      );
       expect(env.find((e) => e.name === 'PGPASSWORD')?.valueFrom?.secretKeyRef).toEqual({
         name: `plantmesh-${service}-credentials`,
         key: 'postgres-password',
@@ -77,7 +79,7 @@ describe.each(valueSets)('credentials in the chart (%s values)', (valueSet) => {
       const workload = workloads(objects).find((o) => component(o) === service) as Manifest;
       const env = containers(workload).flatMap((c) => c.env ?? []);
       expect(env.find((e) => e.name === 'AMQP_URL')?.value, service).toMatch(
-        new RegExp(`^amqp://${user}:\\$\\(RABBITMQ_PASSWORD\\)@[^:/]+:\\d+$`),
+        new RegExp(`^amqps?://${user}:\\$\\(RABBITMQ_PASSWORD\\)@[^:/]+:\\d+$`),
       );
       expect(env.find((e) => e.name === 'RABBITMQ_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
         name: `plantmesh-${service}-credentials`,

@@ -86,16 +86,18 @@ describe('NetworkPolicies', () => {
       // MQTT over TLS, on in the production values.
       `${plant} -> mqtt-events:8883`,
       `${plant} -> mqtt-sensors:8883`,
-      'events-reader -> mqtt-events:1883',
-      'sensors-reader -> mqtt-sensors:1883',
-      'events-reader -> rabbitmq:5672',
-      'sensors-reader -> rabbitmq:5672',
-      'amqp-writer -> rabbitmq:5672',
+      // TLS is on in the production values: the readers use the brokers' TLS listener, RabbitMQ
+      // listens on AMQPS and HTTPS only.
+      'events-reader -> mqtt-events:8883',
+      'sensors-reader -> mqtt-sensors:8883',
+      'events-reader -> rabbitmq:5671',
+      'sensors-reader -> rabbitmq:5671',
+      'amqp-writer -> rabbitmq:5671',
       'amqp-writer -> postgresql:5432',
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
-      'migrations -> rabbitmq:5672',
-      'migrations -> rabbitmq:15672',
+      'migrations -> rabbitmq:5671',
+      'migrations -> rabbitmq:15671',
       // RabbitMQ nodes form their cluster.
       'rabbitmq -> rabbitmq:4369',
       'rabbitmq -> rabbitmq:25672',

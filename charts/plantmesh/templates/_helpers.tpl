@@ -77,12 +77,46 @@ capabilities:
 {{- if .Values.rabbitmq.enabled -}}{{ include "plantmesh.componentName" (dict "root" . "component" "rabbitmq") }}{{- else -}}{{ required "rabbitmq.external.host is required when rabbitmq.enabled is false" .Values.rabbitmq.external.host }}{{- end -}}
 {{- end -}}
 
+{{/* AMQP over TLS (5671) when tls.enabled; an external RabbitMQ's port is given as it is. */}}
 {{- define "plantmesh.rabbitmqPort" -}}
-{{- if .Values.rabbitmq.enabled -}}5672{{- else -}}{{ .Values.rabbitmq.external.port }}{{- end -}}
+{{- if .Values.rabbitmq.enabled -}}{{ ternary 5671 5672 .Values.tls.enabled }}{{- else -}}{{ .Values.rabbitmq.external.port }}{{- end -}}
 {{- end -}}
 
 {{- define "plantmesh.rabbitmqManagementPort" -}}
-{{- if .Values.rabbitmq.enabled -}}15672{{- else -}}{{ .Values.rabbitmq.external.managementPort }}{{- end -}}
+{{- if .Values.rabbitmq.enabled -}}{{ ternary 15671 15672 .Values.tls.enabled }}{{- else -}}{{ .Values.rabbitmq.external.managementPort }}{{- end -}}
+{{- end -}}
+
+{{/*
+TLS inside the platform (tls.enabled): the schemes and the PostgreSQL query that verify the server's
+certificate and host name against the CA mounted into every plantmesh pod.
+*/}}
+{{- define "plantmesh.amqpScheme" -}}{{ ternary "amqps" "amqp" .Values.tls.enabled }}{{- end -}}
+{{- define "plantmesh.httpScheme" -}}{{ ternary "https" "http" .Values.tls.enabled }}{{- end -}}
+{{- define "plantmesh.postgresQuery" -}}{{ if .Values.tls.enabled }}?sslmode=verify-full{{ end }}{{- end -}}
+
+{{/* The TLS Secret of one server: cert-manager's Certificate, or the given kubernetes.io/tls Secret. */}}
+{{- define "plantmesh.serverTlsSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" .root "component" (printf "%s-tls" .server))) (index .root.Values.tls.existingSecrets .server) -}}
+{{- end -}}
+
+{{/* The CA every plantmesh container trusts when tls.enabled: its env, mount and volume. */}}
+{{- define "plantmesh.caEnv" -}}
+{{- if .Values.tls.enabled }}
+- { name: NODE_EXTRA_CA_CERTS, value: /etc/plantmesh-ca/ca.crt }
+{{- end }}
+{{- end -}}
+{{- define "plantmesh.caVolumeMount" -}}
+{{- if .Values.tls.enabled }}
+- { name: plantmesh-ca, mountPath: /etc/plantmesh-ca, readOnly: true }
+{{- end }}
+{{- end -}}
+{{- define "plantmesh.caVolume" -}}
+{{- if .Values.tls.enabled }}
+- name: plantmesh-ca
+  secret:
+    secretName: {{ required "tls.caSecret is required when tls.enabled (a Secret with key ca.crt)" .Values.tls.caSecret }}
+    items: [{ key: ca.crt, path: ca.crt }]
+{{- end }}
 {{- end -}}
 
 {{- define "plantmesh.rabbitmqSecret" -}}
@@ -92,10 +126,15 @@ capabilities:
 {{/* The URL of one MQTT broker. Call with (dict "root" $ "stream" "events"). */}}
 {{- define "plantmesh.mqttUrl" -}}
 {{- $broker := index .root.Values.mqtt .stream -}}
-{{- if $broker.enabled -}}
-{{- printf "mqtt://%s:%v" (include "plantmesh.componentName" (dict "root" .root "component" (printf "mqtt-%s" .stream))) .root.Values.mqtt.port -}}
-{{- else -}}
+{{- $name := include "plantmesh.componentName" (dict "root" .root "component" (printf "mqtt-%s" .stream)) -}}
+{{- if not $broker.enabled -}}
 {{- required (printf "mqtt.%s.external.url is required when mqtt.%s.enabled is false" .stream .stream) $broker.external.url -}}
+{{- else if .root.Values.tls.enabled -}}
+{{- if not .root.Values.mqtt.tls.enabled -}}{{- fail "tls.enabled needs mqtt.tls.enabled: the readers use the brokers' TLS listener" -}}{{- end -}}
+{{- /* The name the broker's certificate holds (see mqtt.yaml), on its TLS listener. */ -}}
+{{- printf "mqtts://%s.%s.svc:%v" $name .root.Release.Namespace .root.Values.mqtt.tls.port -}}
+{{- else -}}
+{{- printf "mqtt://%s:%v" $name .root.Values.mqtt.port -}}
 {{- end -}}
 {{- end -}}
 
@@ -108,7 +147,7 @@ Connection variables of a service: passwords from Secrets, URLs composed by Kube
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.postgresSecret" . }}, key: password }
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(POSTGRES_PASSWORD)@%s:%s/%s" .Values.postgresql.username (include "plantmesh.postgresHost" .) (include "plantmesh.postgresPort" .) .Values.postgresql.database | quote }}
+  value: {{ printf "postgres://%s:$(POSTGRES_PASSWORD)@%s:%s/%s%s" .Values.postgresql.username (include "plantmesh.postgresHost" .) (include "plantmesh.postgresPort" .) .Values.postgresql.database (include "plantmesh.postgresQuery" .) | quote }}
 {{- end -}}
 
 {{/*
@@ -139,7 +178,7 @@ A service's connection to PostgreSQL as its own login: the password from its own
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.credentialsSecret" . }}, key: postgres-password }
 - name: DATABASE_URL
-  value: {{ printf "postgres://plantmesh_%s@%s:%s/%s" (.component | replace "-" "_") (include "plantmesh.postgresHost" .root) (include "plantmesh.postgresPort" .root) .root.Values.postgresql.database | quote }}
+  value: {{ printf "postgres://plantmesh_%s@%s:%s/%s%s" (.component | replace "-" "_") (include "plantmesh.postgresHost" .root) (include "plantmesh.postgresPort" .root) .root.Values.postgresql.database (include "plantmesh.postgresQuery" .root) | quote }}
 {{- end -}}
 
 {{/* A service's connection to RabbitMQ as its own user. Call with (dict "root" $ "component" "events-reader"). */}}
@@ -148,7 +187,7 @@ A service's connection to PostgreSQL as its own login: the password from its own
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.credentialsSecret" . }}, key: rabbitmq-password }
 - name: AMQP_URL
-  value: {{ printf "amqp://plantmesh-%s:$(RABBITMQ_PASSWORD)@%s:%s" .component (include "plantmesh.rabbitmqHost" .root) (include "plantmesh.rabbitmqPort" .root) | quote }}
+  value: {{ printf "%s://plantmesh-%s:$(RABBITMQ_PASSWORD)@%s:%s" (include "plantmesh.amqpScheme" .root) .component (include "plantmesh.rabbitmqHost" .root) (include "plantmesh.rabbitmqPort" .root) | quote }}
 {{- end -}}
 
 {{/* The RabbitMQ administrator: the topology and the services' users (the migrations Job only). */}}
@@ -157,9 +196,9 @@ A service's connection to PostgreSQL as its own login: the password from its own
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.rabbitmqSecret" . }}, key: password }
 - name: AMQP_URL
-  value: {{ printf "amqp://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%s" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqPort" .) | quote }}
+  value: {{ printf "%s://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%s" (include "plantmesh.amqpScheme" .) .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqPort" .) | quote }}
 - name: RABBITMQ_MANAGEMENT_URL
-  value: {{ printf "http://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%v" .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqManagementPort" .) | quote }}
+  value: {{ printf "%s://%s:$(RABBITMQ_ADMIN_PASSWORD)@%s:%v" (include "plantmesh.httpScheme" .) .Values.rabbitmq.username (include "plantmesh.rabbitmqHost" .) (include "plantmesh.rabbitmqManagementPort" .) | quote }}
 {{- end -}}
 
 {{/*
@@ -190,4 +229,30 @@ otherwise. Call with (dict "root" $ "name" secretName "key" key).
 - name: MQTT_PASSWORD
   valueFrom:
     secretKeyRef: { name: {{ include "plantmesh.mqttSecret" . }}, key: reader-password }
+{{- end -}}
+
+{{/*
+A server's certificate from cert-manager (tls.enabled with tls.certManager.enabled), for the names the
+platform reaches it by. Call with (dict "root" $ "server" "postgresql").
+*/}}
+{{- define "plantmesh.serverCertificate" -}}
+{{- if and .root.Values.tls.enabled .root.Values.tls.certManager.enabled (not (index .root.Values.tls.existingSecrets .server)) }}
+{{- $name := include "plantmesh.componentName" (dict "root" .root "component" .server) }}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: {{ include "plantmesh.serverTlsSecret" . }}
+  labels:
+    {{- include "plantmesh.labels" (dict "root" .root "component" .server) | nindent 4 }}
+spec:
+  secretName: {{ include "plantmesh.serverTlsSecret" . }}
+  issuerRef:
+    name: {{ required "tls.certManager.issuerRef.name is required with cert-manager" .root.Values.tls.certManager.issuerRef.name }}
+    kind: {{ .root.Values.tls.certManager.issuerRef.kind }}
+  dnsNames:
+    - {{ $name }}
+    - {{ $name }}.{{ .root.Release.Namespace }}.svc
+    - {{ $name }}.{{ .root.Release.Namespace }}.svc.cluster.local
+{{- end }}
 {{- end -}}

@@ -85,6 +85,7 @@ spec:
               value: {{ . | quote }}
             {{- end }}
             {{- .env | nindent 12 }}
+            {{- include "plantmesh.caEnv" $root | nindent 12 }}
             {{- range $key, $value := $values.env }}
             - name: {{ $key }}
               value: {{ $value | quote }}
@@ -105,9 +106,11 @@ spec:
             {{- toYaml $values.resources | nindent 12 }}
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
+            {{- include "plantmesh.caVolumeMount" $root | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir: { sizeLimit: 64Mi }
+        {{- include "plantmesh.caVolume" $root | nindent 8 }}
       {{- with $root.Values.common.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
