@@ -192,6 +192,23 @@ describe('Helm chart', () => {
     }
   });
 
+  it('pins every image by digest when the values give one', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const objects = helmTemplate(chart, {
+      values: valueSets.production,
+      set: [`image.digests.amqp-writer=${digest}`, `postgresql.image.digest=${digest}`, `mqtt.image.digest=${digest}`],
+    });
+    const imageOf = (name: string) =>
+      workloads(objects).find((o) => component(o) === name)?.spec.template.spec.containers[0].image;
+    expect(imageOf('amqp-writer')).toBe(`registry.plant.local/plantmesh/plantmesh-amqp-writer:0.1.0@${digest}`);
+    expect(imageOf('events-reader')).toBe('registry.plant.local/plantmesh/plantmesh-mqtt-reader:0.1.0');
+    expect(imageOf('postgresql')).toBe(`timescale/timescaledb:2.17.2-pg16@${digest}`);
+    expect(imageOf('mqtt-events')).toBe(`vernemq/vernemq:2.0.1@${digest}`);
+    expect(() => helmTemplate(chart, { values: valueSets.production, set: ['rabbitmq.image.digest=latest'] })).toThrow(
+      /digest/,
+    );
+  });
+
   it('refuses bad values with a clear message', () => {
     expect(() =>
       helmTemplate(chart, { values: valueSets.development, set: ['services.amqpWriter.replicas=-1'] }),

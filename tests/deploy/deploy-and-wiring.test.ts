@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,9 +12,12 @@ import {
   startPlatformServers,
   waitFor,
 } from '@plantmesh/testkit';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sbom } from '../../scripts/sbom.js';
 
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
@@ -24,6 +28,22 @@ interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
+
+/** CycloneDX's own JSON schema for BOM 1.5 (with the SPDX and JSF schemas it refers to), as published. */
+function cycloneDxValidator() {
+  const schemas = join(
+    createRequire(import.meta.url).resolve('@cyclonedx/cyclonedx-library/package.json'),
+    '../res/schema',
+  );
+  const load = (file: string) => JSON.parse(readFileSync(join(schemas, file), 'utf8'));
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  // The BOM schema refers to these by their file names, relative to its own $id.
+  for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) {
+    ajv.addSchema({ ...load(file), $id: `http://cyclonedx.org/schema/${file}` });
+  }
+  return ajv.compile(load('bom-1.5.SNAPSHOT.schema.json'));
 }
 
 /**
@@ -106,6 +126,27 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
       ).toEqual([]);
     }
     expect(existsSync(join(out, 'cli/node_modules/@plantmesh/schema/migrations/raw'))).toBe(true);
+  });
+
+  it("describes each image's contents in a CycloneDX 1.5 SBOM that the published schema accepts", () => {
+    const validate = cycloneDxValidator();
+    for (const name of packages) {
+      const bom = sbom(join(out, name), `plantmesh-${name}`, '0.1.0');
+      expect(validate(bom), `${name}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+      const purls = bom.components.map((component) => component.purl);
+      // What the package runs on is listed, with versions; what only builds or tests it is not.
+      expect(purls, name).toContainEqual(expect.stringMatching(/^pkg:npm\/%40plantmesh\/core@0\.1\.0$/));
+      expect(purls, name).toContainEqual(expect.stringMatching(/^pkg:npm\/pino@\d+\.\d+\.\d+$/));
+      expect(
+        purls.filter((purl) => /\/(vitest|typescript|@biomejs)/.test(purl)),
+        name,
+      ).toEqual([]);
+      expect(new Set(purls).size).toBe(purls.length);
+    }
+    const writer = sbom(join(out, 'amqp-writer'), 'plantmesh-amqp-writer', '0.1.0');
+    expect(writer.components.find((component) => component.name === 'pg')?.licenses).toEqual([{ expression: 'MIT' }]);
+    // The validator bites: a component without a name is refused.
+    expect(validate({ ...writer, components: [{ type: 'library', version: '1' }] })).toBe(false);
   });
 
   /** Runs a workload's container from the deploy output of its image, with its rendered command and env. */

@@ -39,6 +39,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- $repository := printf "%s-%s" $image.repository .service -}}
 {{- if $image.registry -}}{{- $repository = printf "%s/%s" $image.registry $repository -}}{{- end -}}
 {{- printf "%s:%s" $repository (default .root.Chart.AppVersion $image.tag) -}}
+{{- with index (default dict $image.digests) .service }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* An infrastructure image, by tag and, when given, pinned by digest. Call with its values block. */}}
+{{- define "plantmesh.infraImage" -}}
+{{- printf "%s:%s" .repository .tag -}}{{- with .digest }}@{{ . }}{{ end -}}
 {{- end -}}
 
 {{/* Pod security: non-root, RuntimeDefault seccomp. Call with the uid the image runs as. */}}
