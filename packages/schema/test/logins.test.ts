@@ -1,25 +1,15 @@
 import { join } from 'node:path';
 import { PostgresServer, startServiceProcess } from '@plantmesh/testkit';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '../src/index.js';
 import { captureLog } from './capture-log.js';
+import { query } from './query.js';
 
 const cli = join(import.meta.dirname, '../../cli/src/main.ts');
 
 describe('PostgreSQL logins: each service and each user with the least it needs (real PostgreSQL)', () => {
   let server: PostgresServer;
   const writerPassword = generatePassword();
-
-  async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
-    const client = new pg.Client(url);
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
 
   async function plantmesh(args: string[]): Promise<{ code: number | null; output: string }> {
     const child = startServiceProcess({

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, stores, storeUrls } from '../src/index.js';
 import { captureLog } from './capture-log.js';
+import { query } from './query.js';
 
 const cli = join(import.meta.dirname, '../../cli/src/main.ts');
 const expectedCount = 1 + stores.reduce((sum, store) => sum + loadMigrations(store).length, 0);
@@ -15,16 +16,6 @@ describe('migrations on a real PostgreSQL (native partitions)', () => {
   async function createDatabase(name: string): Promise<string> {
     await db.query(`create database ${name}`);
     return server.urlFor(name);
-  }
-
-  async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
-    const client = new pg.Client(url);
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
   }
 
   beforeAll(async () => {
