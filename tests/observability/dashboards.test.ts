@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser as logql } from '@grafana/lezer-logql';
+import { createUser } from '@plantmesh/schema';
 import { Simulator } from '@plantmesh/simulator';
 import { freePort, PrometheusServer, waitFor } from '@plantmesh/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dashboards } from '../../grafana/dashboards.js';
@@ -134,11 +136,22 @@ describe('dashboards and alerts against the real platform', () => {
     }
   });
 
-  it('every SQL of the PostgreSQL and plant dashboards runs, and the plant panels show the data', async () => {
+  it('every SQL of the PostgreSQL and plant dashboards runs as a reader login, and the plant panels show the data', async () => {
+    // As Grafana's datasource does: a login made by `plantmesh users create grafana --role reader`.
+    const admin = new pg.Client(platform.postgres.url);
+    await admin.connect();
+    const password = await createUser(admin, 'grafana', 'reader');
+    await admin.end();
+    const grafana = new pg.Client(platform.postgres.url.replace('plantmesh:plantmesh@', `grafana:${password}@`));
+    await grafana.connect();
     const rowsByPanel = new Map<string, number>();
-    for (const { dashboard, panel, target } of queries('grafana-postgresql-datasource')) {
-      const rows = await platform.query(sqlText(target.rawSql as string));
-      rowsByPanel.set(`${dashboard} / ${panel}`, rows.length);
+    try {
+      for (const { dashboard, panel, target } of queries('grafana-postgresql-datasource')) {
+        const { rows } = await grafana.query(sqlText(target.rawSql as string));
+        rowsByPanel.set(`${dashboard} / ${panel}`, rows.length);
+      }
+    } finally {
+      await grafana.end();
     }
     expect(rowsByPanel.get('plantmesh / Plant / Latest values')).toBeGreaterThan(0);
     expect(rowsByPanel.get('plantmesh / Plant / Trends')).toBeGreaterThan(0);

@@ -2,8 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BrokerService, brokerUrl, brokerUsers, createLogger, type Logger, setupBroker } from '@plantmesh/core';
 import {
+  createUser,
   generatePassword,
+  listUsers,
   migrate,
+  rotateUser,
   type ServiceName,
   serviceLogins,
   serviceUrl,
@@ -21,6 +24,7 @@ import {
   type ScrapeTarget,
   startServiceProcess,
 } from '@plantmesh/testkit';
+import pg from 'pg';
 import { localPorts } from './ports.js';
 import { localServices, type PlatformEndpoints } from './services.js';
 
@@ -55,6 +59,18 @@ export interface UpOptions {
 export interface RunningPlatform {
   endpoints: PlatformEndpoints;
   stop(): Promise<void>;
+}
+
+/** The `grafana` reader login, made on the first start and given a new password on each. */
+async function grafanaLogin(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'plantmesh-up' });
+  await client.connect();
+  try {
+    const exists = (await listUsers(client)).some((user) => user.name === 'grafana');
+    return exists ? await rotateUser(client, 'grafana') : await createUser(client, 'grafana', 'reader');
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -108,6 +124,8 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     >;
     const migrated = await migrate(storeUrls({ DATABASE_URL: postgres.url }, stores), log, passwords);
     print(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
+    // Grafana reads as a reader login of its own (grafana/provisioning expects it under this name).
+    const grafanaPassword = await grafanaLogin(postgres.url);
     const brokerServices = Object.keys(brokerUsers) as BrokerService[];
     const brokerPasswords = Object.fromEntries(
       brokerServices.map((service) => [service, generatePassword()]),
@@ -194,6 +212,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     if (prometheus) {
       row('prometheus', `${prometheus.url}  (alerts: ${prometheus.url}/alerts)`);
       row('grafana', 'provision grafana/provisioning (datasources and the dashboards of grafana/dashboards)');
+      row('', `with PLANTMESH_GRAFANA_DB_PASSWORD=${grafanaPassword} (PostgreSQL reader login grafana)`);
     }
     print(`  server logs    ${dir}/<server>/<server>.log; service logs ${logDir}`);
     print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
