@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { EventWriter, SampleWriter } from '@plantmesh/amqp-writer';
 import { createLogger, type EventIdType, eventRecord } from '@plantmesh/core';
 import { parseEvent, parseSamples } from '@plantmesh/mqtt-reader';
@@ -71,11 +70,7 @@ describe('the store takes what the readers forward (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     server = await (await PostgresServer.create()).start();
-    const silent = createLogger({
-      service: 'test',
-      version: '0',
-      destination: new Writable({ write: (_c, _e, done) => done() }),
-    });
+    const silent = createLogger({ service: 'test', version: '0', level: 'silent' });
     await migrate(storeUrls({ DATABASE_URL: server.url }, stores), silent);
     client = new pg.Client({ connectionString: server.url });
     await client.connect();

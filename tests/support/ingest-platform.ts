@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { type BrokerService, brokerUrl, brokerUsers, createLogger, ingest, setupBroker } from '@plantmesh/core';
 import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
 import { Simulator } from '@plantmesh/simulator';
@@ -133,11 +132,7 @@ export class IngestPlatform {
   /** What `plantmesh migrate` does: the stores and the services' logins, then the broker's topology and users. */
   async migrate(parts: { stores?: boolean; broker?: boolean } = {}): Promise<void> {
     if (parts.stores !== false) {
-      const silent = createLogger({
-        service: 'test',
-        version: '0',
-        destination: new Writable({ write: (_c, _e, done) => done() }),
-      });
+      const silent = createLogger({ service: 'test', version: '0', level: 'silent' });
       await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
         'amqp-writer': this.writerPassword,
       });

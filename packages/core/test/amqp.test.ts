@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { RabbitMqServer } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpClient, createLogger } from '../src/index.js';
@@ -9,11 +8,7 @@ describe('AmqpClient.publish', () => {
 
   beforeAll(async () => {
     rabbitmq = await RabbitMqServer.create().then((s) => s.start());
-    const log = createLogger({
-      service: 'amqp-test',
-      version: '0',
-      destination: new Writable({ write: (_c, _e, done) => done() }),
-    });
+    const log = createLogger({ service: 'amqp-test', version: '0', level: 'silent' });
     client = new AmqpClient({
       url: rabbitmq.url,
       log,

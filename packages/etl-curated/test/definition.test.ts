@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { createLogger } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { PostgresServer } from '@plantmesh/testkit';
@@ -84,11 +83,7 @@ describe('curated tables derived from definitions (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     server = await (await PostgresServer.create()).start();
-    const silent = createLogger({
-      service: 'test',
-      version: '0',
-      destination: new Writable({ write: (_c, _e, done) => done() }),
-    });
+    const silent = createLogger({ service: 'test', version: '0', level: 'silent' });
     await migrate(storeUrls({ DATABASE_URL: server.url }, stores), silent);
     client = new pg.Client(server.url);
     await client.connect();
