@@ -7,5 +7,7 @@ export {
   parseDefinition,
   type RelationshipDefinition,
 } from './definition.js';
-export { provenanceColumns, tableDdl } from './table.js';
+export { type ApplyOutcome, applyDefinition, IncompatibleDefinitionError } from './registry.js';
+export { rowSchema } from './row-schema.js';
+export { addColumnDdl, provenanceColumns, tableDdl } from './table.js';
 export { type UnitCode, unitCodes, unitConversion } from './units.js';

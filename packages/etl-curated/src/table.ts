@@ -1,4 +1,4 @@
-import type { CuratedDefinition } from './definition.js';
+import type { ColumnDefinition, CuratedDefinition } from './definition.js';
 
 /** SQL identifier, quoted (definitions allow only lower-case names, so quoting is for safety alone). */
 const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -41,4 +41,9 @@ export function tableDdl(definition: CuratedDefinition, schema = 'curated'): str
     `comment on table ${table} is ${literal(`${definition.product.description} (data product ${definition.product.name} ${definition.product.version}, owner ${definition.product.owner})`)};`,
     ...comments,
   ].join('\n');
+}
+
+/** A column added by a minor version: always nullable, since the rows already there have no value. */
+export function addColumnDdl(definition: CuratedDefinition, column: ColumnDefinition, schema = 'curated'): string {
+  return `alter table ${identifier(schema)}.${identifier(definition.table)} add column if not exists ${identifier(column.name)} ${column.type}`;
 }

@@ -1,0 +1,146 @@
+import type pg from 'pg';
+import type { ColumnDefinition, CuratedDefinition } from './definition.js';
+import { rowSchema } from './row-schema.js';
+import { addColumnDdl, tableDdl } from './table.js';
+
+/** A definition that cannot replace the one applied: why, change by change. */
+export class IncompatibleDefinitionError extends Error {
+  constructor(
+    readonly product: string,
+    readonly changes: string[],
+  ) {
+    super(`definition ${product}: ${changes.join('; ')}`);
+    this.name = 'IncompatibleDefinitionError';
+  }
+}
+
+export type ApplyOutcome = 'created' | 'evolved' | 'unchanged';
+
+/** JSON with object keys sorted, so that a definition read back from jsonb compares equal to its file's. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
+
+const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
+
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [versionParts(a), versionParts(b)];
+  for (let i = 0; i < 3; i += 1) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+  return 0;
+}
+
+/**
+ * What a minor version may change in the table: add nullable, non-key columns. Everything else the
+ * table holds (a column's type, its source, the key, the event time, the table) needs a new major
+ * version, since rows already curated would no longer mean the same.
+ */
+function incompatibleChanges(applied: CuratedDefinition, next: CuratedDefinition): string[] {
+  const changes: string[] = [];
+  const before = new Map(applied.columns.map((column) => [column.name, column]));
+  const after = new Map(next.columns.map((column) => [column.name, column]));
+  for (const [name, column] of before) {
+    const now = after.get(name);
+    if (!now) changes.push(`column "${name}" removed`);
+    else {
+      for (const field of ['type', 'from', 'unit', 'sourceUnit'] as const) {
+        if (column[field] !== now[field]) {
+          changes.push(`column "${name}" ${field} changed from ${column[field] ?? 'none'} to ${now[field] ?? 'none'}`);
+        }
+      }
+      if ((column.nullable ?? true) !== (now.nullable ?? true)) changes.push(`column "${name}" nullability changed`);
+    }
+  }
+  for (const [name, column] of after) {
+    if (!before.has(name) && column.nullable === false) changes.push(`new column "${name}" must be nullable`);
+  }
+  if (applied.key.join(',') !== next.key.join(',')) changes.push(`key changed from (${applied.key}) to (${next.key})`);
+  if (applied.eventTime !== next.eventTime) changes.push(`event time changed to "${next.eventTime}"`);
+  if (applied.table !== next.table) changes.push(`table changed to "${next.table}"`);
+  return changes;
+}
+
+/**
+ * Applies a definition: creates its table and registers it, or evolves the applied one. A minor or
+ * patch version may add nullable columns (added to the table); an incompatible change is refused
+ * until it is a new major version with a new table (the old table stays, with its rows). A changed
+ * definition must carry a higher version. One transaction, serialised per product.
+ */
+export async function applyDefinition(
+  client: pg.ClientBase,
+  definition: CuratedDefinition,
+  file?: string,
+): Promise<ApplyOutcome> {
+  const { name, version } = definition.product;
+  await client.query('begin');
+  try {
+    await client.query(`select pg_advisory_xact_lock(hashtext('plantmesh.curated.' || $1))`, [name]);
+    const { rows } = await client.query<{ definition: CuratedDefinition; version: string }>(
+      'select definition, version from curated.definitions where product = $1',
+      [name],
+    );
+    const applied = rows[0];
+    let outcome: ApplyOutcome = 'created';
+    if (!applied) {
+      await client.query(tableDdl(definition));
+    } else if (canonical(applied.definition) === canonical(definition)) {
+      await client.query('rollback');
+      return 'unchanged';
+    } else if (compareVersions(version, applied.version) <= 0) {
+      throw new IncompatibleDefinitionError(name, [
+        `the definition changed but its version ${version} is not higher than the applied ${applied.version}`,
+      ]);
+    } else if (versionParts(version)[0] > versionParts(applied.version)[0]) {
+      if (definition.table === applied.definition.table) {
+        throw new IncompatibleDefinitionError(name, [
+          `a new major version needs a new table (the rows of ${applied.definition.table} stay as they were curated)`,
+        ]);
+      }
+      await client.query(tableDdl(definition));
+    } else {
+      const changes = incompatibleChanges(applied.definition, definition);
+      if (changes.length > 0) {
+        throw new IncompatibleDefinitionError(name, [
+          ...changes,
+          `make it version ${versionParts(applied.version)[0] + 1}.0.0 with a new table`,
+        ]);
+      }
+      const known = new Set(applied.definition.columns.map((column) => column.name));
+      const added: ColumnDefinition[] = definition.columns.filter((column) => !known.has(column.name));
+      for (const column of added) await client.query(addColumnDdl(definition, column));
+      outcome = 'evolved';
+    }
+    await client.query(
+      `insert into curated.definitions (product, version, table_name, domain, owner, description, source_topics, definition, row_schema, file, applied_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+       on conflict (product) do update set version = excluded.version, table_name = excluded.table_name,
+         domain = excluded.domain, owner = excluded.owner, description = excluded.description,
+         source_topics = excluded.source_topics, definition = excluded.definition,
+         row_schema = excluded.row_schema, file = excluded.file, applied_at = now()`,
+      [
+        name,
+        version,
+        definition.table,
+        definition.product.domain,
+        definition.product.owner,
+        definition.product.description,
+        definition.source.topics,
+        JSON.stringify(definition),
+        JSON.stringify(rowSchema(definition)),
+        file ?? null,
+      ],
+    );
+    await client.query(
+      'insert into curated.definition_versions (product, version, table_name, definition) values ($1, $2, $3, $4)',
+      [name, version, definition.table, JSON.stringify(definition)],
+    );
+    await client.query('commit');
+    return outcome;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
