@@ -2,7 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import { EventGenerator } from '@plantmesh/simulator';
 import { PostgresServer } from '@plantmesh/testkit';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DefinitionError, loadDefinition, parseDefinition, tableDdl, unitConversion } from '../src/index.js';
@@ -31,6 +34,28 @@ describe('curated definitions', () => {
       const definition = loadDefinition(join(shipped, file));
       expect(definition.key.length, file).toBeGreaterThan(0);
     }
+  });
+
+  it("takes every event the simulated plant publishes: each payload satisfies its definition's schema", () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const definitions = files.map((file) => loadDefinition(join(shipped, file)));
+    const byType = new Map(
+      definitions.map((definition) => {
+        const [topic] = definition.source.topics;
+        return [topic?.split('/').at(-1), ajv.compile(definition.payloadSchema)];
+      }),
+    );
+    const generator = new EventGenerator(11);
+    const seen = new Set<string>();
+    for (let index = 0; index < 2_000; index += 1) {
+      const event = generator.next(Date.parse('2026-11-30T10:00:00Z') + index * 1_000);
+      const validate = byType.get(event.payload.type);
+      if (!validate) continue;
+      seen.add(event.payload.type);
+      expect(validate(event.payload), `${event.payload.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    expect([...seen].sort()).toEqual(['heat.finished', 'plate.ready_for_quenching', 'quench.result', 'slab.cut']);
   });
 
   it('names the file, line, column and problem of each mistake', () => {
