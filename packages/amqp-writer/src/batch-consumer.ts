@@ -2,7 +2,6 @@ import {
   backoffDelay,
   type ConfirmChannel,
   type ConsumeMessage,
-  ingest,
   isDataPgError,
   isTransientPgError,
   type Logger,
@@ -10,7 +9,7 @@ import {
   sleep,
 } from '@plantmesh/core';
 import type { WriterMetrics } from './metrics.js';
-import { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
+import { messageQuarantineEntry, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
 import { halves, type StreamWriter } from './stream-writer.js';
 
 interface Pending<T> {
@@ -86,7 +85,11 @@ export class BatchConsumer<T> {
       this.pendingRows += this.writer.rows(entry.item);
     } catch (error) {
       entry.quarantine.push(
-        this.undecodable(message, `${this.writer.stream} writer cannot decode it: ${(error as Error).message}`),
+        messageQuarantineEntry(
+          message,
+          'amqp-writer',
+          `${this.writer.stream} writer cannot decode it: ${(error as Error).message}`,
+        ),
       );
       this.pendingRows += 1;
     }
@@ -196,20 +199,6 @@ export class BatchConsumer<T> {
     this.metrics.retries.inc(this.labels);
     if (attempt === 1 || attempt % 20 === 0) this.log[level]({ err: error, attempt }, 'batch not written, retrying');
     await sleep(backoffDelay(attempt, { maxMs: 5_000 }));
-  }
-
-  /** A message the writer cannot even decode (not from a plantmesh reader): quarantined whole. */
-  private undecodable(message: ConsumeMessage, reason: string): QuarantineEntry {
-    const headers = headersAsJson(message.properties.headers);
-    const text = (value: unknown) => (typeof value === 'string' ? value : null);
-    return {
-      stage: 'amqp-writer',
-      source: text(headers[ingest.headers.source]),
-      topic: text(headers[ingest.headers.topic]),
-      reason,
-      payload: message.content,
-      headers,
-    };
   }
 
   private acknowledge(batch: Array<Pending<T>>, inserted: number): void {

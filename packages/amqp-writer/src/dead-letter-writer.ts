@@ -1,14 +1,8 @@
 import { type ConsumeMessage, eventBatchRecords, ingest } from '@plantmesh/core';
 import type pg from 'pg';
 import { eventQuarantineEntry } from './event-writer.js';
-import { headersAsJson, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
+import { headerText, messageQuarantineEntry, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
-
-function text(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return null;
-}
 
 /** One dead letter as quarantine rows: one row, or one per event of a dead-lettered event batch. */
 export interface DeadLetter {
@@ -32,28 +26,19 @@ export class DeadLetterWriter implements StreamWriter<DeadLetter> {
     const deaths = headers['x-death'];
     const death = Array.isArray(deaths) ? (deaths[0] as { queue?: unknown; reason?: unknown }) : undefined;
     const reason =
-      text(headers[ingest.headers.reason]) ??
+      headerText(headers[ingest.headers.reason]) ??
       (death
-        ? `rabbitmq dead-lettered it from ${text(death.queue)}: ${text(death.reason)}`
+        ? `rabbitmq dead-lettered it from ${headerText(death.queue)}: ${headerText(death.reason)}`
         : 'dead-lettered without a reason');
-    const stage = text(headers[ingest.headers.stage]) ?? 'rabbitmq';
-    const receivedAt = Date.parse(text(headers[ingest.headers.receivedAt]) ?? '');
+    const stage = headerText(headers[ingest.headers.stage]) ?? 'rabbitmq';
+    const receivedAt = Date.parse(headerText(headers[ingest.headers.receivedAt]) ?? '');
     return {
       entries:
-        death && text(death.queue) === ingest.queues.events
+        death && headerText(death.queue) === ingest.queues.events
           ? eventBatchRecords(message.content.toString('utf8')).map((record) =>
               eventQuarantineEntry(record, stage, reason),
             )
-          : [
-              {
-                stage,
-                source: text(headers[ingest.headers.source]),
-                topic: text(headers[ingest.headers.topic]),
-                reason,
-                payload: message.content,
-                headers: headersAsJson(headers),
-              },
-            ],
+          : [messageQuarantineEntry(message, stage, reason)],
       receivedAt: Number.isNaN(receivedAt) ? Date.now() : receivedAt,
     };
   }

@@ -1,6 +1,6 @@
 import { type ConsumeMessage, decodeEventRecord, eventBatchRecords, ingest } from '@plantmesh/core';
 import type pg from 'pg';
-import type { QuarantineEntry } from './quarantine-store.js';
+import { headerText, type QuarantineEntry } from './quarantine-store.js';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
 
 /** One AMQP message of the event stream, or a part of one: event records (see eventRecord in core). */
@@ -10,12 +10,6 @@ export interface EventBatch {
   count: number;
   /** When the reader received the batch's oldest event, epoch ms. */
   receivedAt: number;
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return undefined;
 }
 
 /**
@@ -35,7 +29,7 @@ export class EventWriter implements StreamWriter<EventBatch> {
     if (!body.startsWith('[') || !body.endsWith(']')) throw new Error('an event batch must be a JSON array');
     const count = Number(headers[ingest.headers.count]);
     if (!Number.isInteger(count) || count < 0) throw new Error(`the batch carries no ${ingest.headers.count} header`);
-    const receivedAt = Date.parse(text(headers[ingest.headers.receivedAt]) ?? '');
+    const receivedAt = Date.parse(headerText(headers[ingest.headers.receivedAt]) ?? '');
     return {
       records: body.slice(1, -1).trim(),
       count,

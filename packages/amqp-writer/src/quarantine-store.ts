@@ -9,6 +9,7 @@ export interface QuarantineEntry {
   reason: string;
   /** The payload as it came, so that a replay publishes exactly it again. */
   payload: Buffer;
+  /** AMQP headers or plain JSON; stored as JSON that jsonb takes (see headersAsJson). */
   headers: Record<string, unknown>;
 }
 
@@ -23,7 +24,7 @@ function storableJson(value: unknown): unknown {
 }
 
 /** AMQP header values as JSON that jsonb takes: Buffers become text, nested tables stay objects. */
-export function headersAsJson(headers: Record<string, unknown> | undefined): Record<string, unknown> {
+function headersAsJson(headers: Record<string, unknown> | undefined): Record<string, unknown> {
   return storableJson(
     JSON.parse(
       JSON.stringify(headers ?? {}, (_key, value) =>
@@ -33,6 +34,30 @@ export function headersAsJson(headers: Record<string, unknown> | undefined): Rec
       ),
     ),
   ) as Record<string, unknown>;
+}
+
+/** An AMQP header's value as text (amqplib gives some as Buffers), or null. */
+export function headerText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return null;
+}
+
+/** A whole AMQP message as a quarantine row, its topic and source from the reader's headers. */
+export function messageQuarantineEntry(
+  message: { content: Buffer; properties: { headers?: Record<string, unknown> } },
+  stage: string,
+  reason: string,
+): QuarantineEntry {
+  const headers = message.properties.headers ?? {};
+  return {
+    stage,
+    source: headerText(headers[ingest.headers.source]),
+    topic: headerText(headers[ingest.headers.topic]),
+    reason,
+    payload: message.content,
+    headers,
+  };
 }
 
 /**
@@ -49,8 +74,9 @@ export function quarantineKey(entry: QuarantineEntry): Buffer {
 }
 
 /** Stores refused payloads as they came, with the reason, once per key; returns the rows added. */
-export async function writeQuarantine(client: pg.ClientBase, entries: QuarantineEntry[]): Promise<number> {
-  if (entries.length === 0) return 0;
+export async function writeQuarantine(client: pg.ClientBase, refused: QuarantineEntry[]): Promise<number> {
+  if (refused.length === 0) return 0;
+  const entries = refused.map((entry) => ({ ...entry, headers: headersAsJson(entry.headers) }));
   const text = (value: string | null) => (value === null ? null : storableText(value));
   const result = await client.query(
     `insert into raw.quarantine (key, stage, source, topic, reason, payload, headers)
@@ -63,7 +89,7 @@ export async function writeQuarantine(client: pg.ClientBase, entries: Quarantine
       entries.map((e) => text(e.topic)),
       entries.map((e) => text(e.reason)),
       entries.map((e) => e.payload),
-      entries.map((e) => JSON.stringify(headersAsJson(e.headers))),
+      entries.map((e) => JSON.stringify(e.headers)),
     ],
   );
   return result.rowCount ?? 0;

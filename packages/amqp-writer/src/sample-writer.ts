@@ -7,6 +7,12 @@ import { halves, type StreamWriter, type WriteResult } from './stream-writer.js'
 
 const qualityNames = ['good', 'uncertain', 'bad'];
 
+/** Epoch ms as ISO 8601; a time JavaScript cannot write so may be the very cause, and stays the number. */
+function isoTime(ms: number): string | number {
+  const time = new Date(ms);
+  return Number.isNaN(time.getTime()) ? ms : time.toISOString();
+}
+
 /**
  * metrics.samples by COPY (the fastest load PostgreSQL has), series registered on first sight, and
  * metrics.latest moved forward once per series per batch. A batch PostgreSQL refuses is halved, by MQTT
@@ -94,8 +100,7 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
       payload: Buffer.from(
         JSON.stringify(
           group.samples.map(([ts, value, quality]) => ({
-            // A time JavaScript cannot write as ISO 8601 may be the very cause: kept as the number.
-            ts: Number.isNaN(new Date(ts).getTime()) ? ts : new Date(ts).toISOString(),
+            ts: isoTime(ts),
             value,
             quality: qualityNames[quality],
             ...(group.unit === null ? {} : { unit: group.unit }),

@@ -1,16 +1,15 @@
 import {
   type BrokerService,
-  brokerPasswordVariable,
   brokerUsers,
   env,
   type Logger,
   parseEnv,
+  passwordVariable,
   setupBroker,
 } from '@plantmesh/core';
 import {
   type MigrationResult,
   migrate,
-  passwordVariable,
   type ServiceName,
   type ServicePasswords,
   serviceLogins,
@@ -30,12 +29,12 @@ const migrateEnv = {
 /** The passwords given in the environment, by service, from each one's variable. */
 function passwordsFrom<S extends string>(
   services: readonly S[],
-  variable: (service: S) => string,
+  server: 'DB' | 'AMQP',
   environment: NodeJS.ProcessEnv,
 ): Partial<Record<S, string>> {
   const passwords: Partial<Record<S, string>> = {};
   for (const service of services) {
-    const password = environment[variable(service)];
+    const password = environment[passwordVariable(service, server)];
     if (password) passwords[service] = password;
   }
   return passwords;
@@ -52,17 +51,13 @@ export async function migrateCommand(
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<MigrationResult> {
   const config = parseEnv(migrateEnv, environment);
-  const passwords: ServicePasswords = passwordsFrom(
-    Object.keys(serviceLogins) as ServiceName[],
-    passwordVariable,
-    environment,
-  );
+  const passwords: ServicePasswords = passwordsFrom(Object.keys(serviceLogins) as ServiceName[], 'DB', environment);
   const result = await migrate(storeUrls(config, stores), log, passwords);
   if (config.AMQP_URL && config.RABBITMQ_MANAGEMENT_URL) {
     const users = await setupBroker({
       amqpUrl: config.AMQP_URL,
       managementUrl: config.RABBITMQ_MANAGEMENT_URL,
-      passwords: passwordsFrom(Object.keys(brokerUsers) as BrokerService[], brokerPasswordVariable, environment),
+      passwords: passwordsFrom(Object.keys(brokerUsers) as BrokerService[], 'AMQP', environment),
     });
     log.info({ users }, 'rabbitmq topology declared, service users set');
   }

@@ -1,4 +1,5 @@
 import amqp, { type ConfirmChannel } from 'amqplib';
+import { urlWithLogin } from './credentials.js';
 import { declareIngestTopology } from './ingest.js';
 
 /**
@@ -30,17 +31,9 @@ export const brokerUsers = {
 
 export type BrokerService = keyof typeof brokerUsers;
 
-/** The variable that gives a service's RabbitMQ user its password, e.g. EVENTS_READER_AMQP_PASSWORD. */
-export function brokerPasswordVariable(service: BrokerService): string {
-  return `${service.toUpperCase().replaceAll('-', '_')}_AMQP_PASSWORD`;
-}
-
 /** An AMQP URL with a service's user in place of the one it has. */
 export function brokerUrl(url: string, service: BrokerService, password: string): string {
-  const parsed = new URL(url);
-  parsed.username = brokerUsers[service].user;
-  parsed.password = encodeURIComponent(password);
-  return parsed.toString();
+  return urlWithLogin(url, brokerUsers[service].user, password);
 }
 
 /**

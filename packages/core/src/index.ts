@@ -9,7 +9,6 @@ export { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 export {
   type BrokerService,
   type BrokerSetup,
-  brokerPasswordVariable,
   brokerUrl,
   brokerUsers,
   checkIngestTopology,
@@ -17,6 +16,7 @@ export {
 } from './broker-setup.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
+export { passwordVariable, urlWithLogin } from './credentials.js';
 export {
   declareIngestTopology,
   decodeEventRecord,
@@ -48,4 +48,5 @@ export { isDataPgError, isTransientPgError, Postgres, type PostgresOptions } fro
 export { Readiness, type ReadinessCheck } from './readiness.js';
 export { packageVersion, runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
 export { Shutdown, type ShutdownStep } from './shutdown.js';
+export { quoteIdentifier, quoteLiteral } from './sql.js';
 export { extractTraceContext, injectTraceContext, startTracing, type TraceCarrier, type Tracing } from './tracing.js';

@@ -7,7 +7,7 @@
 
 /**
  * The limits of PostgreSQL's numeric type, which jsonb stores every number in: digits before the
- * decimal point and digits after it (both measured against PostgreSQL 15, see tests/ingest/jsonb-edges).
+ * decimal point and digits after it (both measured against PostgreSQL 15, see tests/ingest/store-takes-what-readers-forward.test.ts).
  */
 export const numericLimits = { integerDigits: 131_072, fractionDigits: 16_383 } as const;
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { ajv, pointerPath } from './json-schema.js';
 import { unitCodes } from './units.js';
 
 /** One column of a curated table and where its value comes from in the payload. */
@@ -58,19 +58,7 @@ export class DefinitionError extends Error {
 }
 
 const schema = JSON.parse(readFileSync(new URL('../definition.schema.json', import.meta.url), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
 const validateFormat = ajv.compile<CuratedDefinition>(schema);
-
-/** The path of a JSON Pointer or an ajv instancePath, as keys and indexes. */
-function pathOf(pointer: string): Array<string | number> {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
 
 /** An ajv error as one sentence that names what is wrong and what is wanted. */
 function describe(error: ErrorObject): string {
@@ -121,7 +109,7 @@ export function parseDefinition(text: string, file: string): CuratedDefinition {
   const value = document.toJS() as unknown;
   if (!validateFormat(value)) {
     throw new DefinitionError(
-      (validateFormat.errors ?? []).map((error) => at(pathOf(error.instancePath), describe(error))),
+      (validateFormat.errors ?? []).map((error) => at(pointerPath(error.instancePath), describe(error))),
     );
   }
   const definition = value;

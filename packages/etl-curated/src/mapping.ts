@@ -1,6 +1,6 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { ColumnDefinition, CuratedDefinition } from './definition.js';
+import { ajv, pointerPath } from './json-schema.js';
 import { unitConversion } from './units.js';
 
 /** One reason a payload cannot become a row: where in the payload (a JSON Pointer) and what is wrong. */
@@ -11,16 +11,12 @@ export interface MappingError {
 
 export type Mapped = { ok: true; row: Record<string, unknown> } | { ok: false; errors: MappingError[] };
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-
 /** The value a JSON Pointer names in a document, or undefined. */
 function resolve(document: unknown, pointer: string): unknown {
   let value = document;
-  for (const raw of pointer.slice(1).split('/')) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+  for (const key of pointerPath(pointer)) {
     if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[key];
+    value = (value as Record<string | number, unknown>)[key];
   }
   return value;
 }

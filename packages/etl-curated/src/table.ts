@@ -1,8 +1,5 @@
+import { quoteIdentifier, quoteLiteral } from '@plantmesh/core';
 import type { ColumnDefinition, CuratedDefinition } from './definition.js';
-
-/** SQL identifier, quoted (definitions allow only lower-case names, so quoting is for safety alone). */
-const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
  * The columns every curated row carries besides its own: the raw event it came from and the
@@ -20,30 +17,30 @@ export function tableDdl(definition: CuratedDefinition, schema = 'curated'): str
   const keys = new Set(definition.key);
   const columns = definition.columns.map((column) => {
     const notNull = keys.has(column.name) || column.nullable === false ? ' not null' : '';
-    return `  ${identifier(column.name)} ${column.type}${notNull}`;
+    return `  ${quoteIdentifier(column.name)} ${column.type}${notNull}`;
   });
-  const table = `${identifier(schema)}.${identifier(definition.table)}`;
+  const table = `${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)}`;
   const comments = definition.columns
     .filter((column) => column.unit || column.description)
     .map((column) => {
       const text = [column.description, column.unit && `unit: ${column.unit}`].filter(Boolean).join('; ');
-      return `comment on column ${table}.${identifier(column.name)} is ${literal(text)};`;
+      return `comment on column ${table}.${quoteIdentifier(column.name)} is ${quoteLiteral(text)};`;
     });
   return [
     `create table ${table} (`,
     [
       ...columns,
       ...provenanceColumns.map((column) => `  ${column}`),
-      `  primary key (${definition.key.map(identifier).join(', ')})`,
+      `  primary key (${definition.key.map(quoteIdentifier).join(', ')})`,
     ].join(',\n'),
     ');',
-    `create index on ${table} (${identifier(definition.eventTime)});`,
-    `comment on table ${table} is ${literal(`${definition.product.description} (data product ${definition.product.name} ${definition.product.version}, owner ${definition.product.owner})`)};`,
+    `create index on ${table} (${quoteIdentifier(definition.eventTime)});`,
+    `comment on table ${table} is ${quoteLiteral(`${definition.product.description} (data product ${definition.product.name} ${definition.product.version}, owner ${definition.product.owner})`)};`,
     ...comments,
   ].join('\n');
 }
 
 /** A column added by a minor version: always nullable, since the rows already there have no value. */
 export function addColumnDdl(definition: CuratedDefinition, column: ColumnDefinition, schema = 'curated'): string {
-  return `alter table ${identifier(schema)}.${identifier(definition.table)} add column if not exists ${identifier(column.name)} ${column.type}`;
+  return `alter table ${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)} add column if not exists ${quoteIdentifier(column.name)} ${column.type}`;
 }

@@ -1,7 +1,6 @@
 export {
   ensureServiceLogins,
   generatePassword,
-  passwordVariable,
   type ServiceName,
   scramVerifier,
   serviceLogins,

@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { quoteIdentifier, quoteLiteral, urlWithLogin } from '@plantmesh/core';
 import type { SqlSession } from './runner.js';
 import type { Store } from './stores.js';
 
@@ -15,11 +16,6 @@ export const serviceLogins = {
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 
 export type ServiceName = keyof typeof serviceLogins;
-
-/** The variable that gives a service login its password, e.g. AMQP_WRITER_DB_PASSWORD. */
-export function passwordVariable(service: ServiceName): string {
-  return `${service.toUpperCase().replaceAll('-', '_')}_DB_PASSWORD`;
-}
 
 /** A new password: 32 characters of base64url, fit for a URL and a shell without quoting. */
 export function generatePassword(): string {
@@ -39,16 +35,6 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
-}
-
-/** A role name in SQL, quoted. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** A text literal in SQL (standard strings: only quotes need doubling). */
-export function quoteLiteral(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /**
@@ -85,8 +71,5 @@ export async function ensureServiceLogins(
 
 /** A database URL with a service's login in place of the one it has. */
 export function serviceUrl(url: string, service: ServiceName, password: string): string {
-  const parsed = new URL(url);
-  parsed.username = serviceLogins[service].role;
-  parsed.password = encodeURIComponent(password);
-  return parsed.toString();
+  return urlWithLogin(url, serviceLogins[service].role, password);
 }

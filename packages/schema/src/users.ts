@@ -1,5 +1,6 @@
+import { quoteIdentifier, quoteLiteral } from '@plantmesh/core';
 import type pg from 'pg';
-import { generatePassword, quoteIdentifier, quoteLiteral, scramVerifier } from './logins.js';
+import { generatePassword, scramVerifier } from './logins.js';
 
 /** What a person's or a model's login may do: read every store, or also write results into raw. */
 export const userRoles = { reader: 'plantmesh_reader', 'results-writer': 'plantmesh_results_writer' } as const;
