@@ -1,18 +1,32 @@
 import { connect, createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Test files run in parallel worker processes, each starting servers and services on ports it picks.
+// Asking the kernel for port 0 and closing it again lets two processes pick the same port before either
+// binds it (CI saw a reader's ops port answered by another file's RabbitMQ). So every worker takes ports
+// from its own slice below the kernel's ephemeral range (32768+, where outgoing connections get theirs),
+// hands each out once, and checks that nothing listens on it yet.
+const FIRST_PORT = 12_000;
+const SLICE = 2_500;
+const SLICES = 8;
+const slot = Number(process.env.VITEST_POOL_ID ?? 0) % SLICES;
+let next = Math.floor(Math.random() * SLICE);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now and that no other test worker will be given. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < SLICE; tries++) {
+    const port = FIRST_PORT + slot * SLICE + (next++ % SLICE);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port left in ${FIRST_PORT + slot * SLICE}..${FIRST_PORT + (slot + 1) * SLICE - 1}`);
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
