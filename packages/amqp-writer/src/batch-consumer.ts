@@ -6,10 +6,12 @@ import {
   isTransientPgError,
   type Logger,
   type Postgres,
+  type QuarantineEntry,
   sleep,
+  writeQuarantine,
 } from '@plantmesh/core';
 import type { WriterMetrics } from './metrics.js';
-import { messageQuarantineEntry, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
+import { messageQuarantineEntry } from './quarantine-store.js';
 import { halves, type StreamWriter } from './stream-writer.js';
 
 interface Pending<T> {

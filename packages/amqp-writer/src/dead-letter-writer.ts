@@ -1,7 +1,7 @@
-import { type ConsumeMessage, eventBatchRecords, ingest } from '@plantmesh/core';
+import { type ConsumeMessage, eventBatchRecords, ingest, type QuarantineEntry, writeQuarantine } from '@plantmesh/core';
 import type pg from 'pg';
 import { eventQuarantineEntry } from './event-writer.js';
-import { headerText, messageQuarantineEntry, type QuarantineEntry, writeQuarantine } from './quarantine-store.js';
+import { headerText, messageQuarantineEntry } from './quarantine-store.js';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
 
 /** One dead letter as quarantine rows: one row, or one per event of a dead-lettered event batch. */

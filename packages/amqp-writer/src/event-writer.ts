@@ -1,6 +1,12 @@
-import { type ConsumeMessage, decodeEventRecord, eventBatchRecords, ingest } from '@plantmesh/core';
+import {
+  type ConsumeMessage,
+  decodeEventRecord,
+  eventBatchRecords,
+  ingest,
+  type QuarantineEntry,
+} from '@plantmesh/core';
 import type pg from 'pg';
-import { headerText, type QuarantineEntry } from './quarantine-store.js';
+import { headerText } from './quarantine-store.js';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
 
 /** One AMQP message of the event stream, or a part of one: event records (see eventRecord in core). */

@@ -1,8 +1,13 @@
 import { finished } from 'node:stream/promises';
-import { type ConsumeMessage, decodeSampleBatch, ingest, type SampleGroup } from '@plantmesh/core';
+import {
+  type ConsumeMessage,
+  decodeSampleBatch,
+  ingest,
+  type QuarantineEntry,
+  type SampleGroup,
+} from '@plantmesh/core';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { QuarantineEntry } from './quarantine-store.js';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
 
 const qualityNames = ['good', 'uncertain', 'bad'];

@@ -1,6 +1,5 @@
-import type { ConsumeMessage } from '@plantmesh/core';
+import type { ConsumeMessage, QuarantineEntry } from '@plantmesh/core';
 import type pg from 'pg';
-import type { QuarantineEntry } from './quarantine-store.js';
 
 /** How one stream's messages become rows; the batch consumer does the rest (batching, retries, acks). */
 export interface StreamWriter<T> {

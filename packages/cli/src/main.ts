@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, packageVersion, parseEnv } from '@plantmesh/core';
 import { storeUrlEnv, storeUrls } from '@plantmesh/schema';
 import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
+import { etlCommand } from './etl.js';
 import { migrateCommand } from './migrate.js';
+import { progressBar } from './progress.js';
 import { listQuarantine, replayQuarantine } from './quarantine.js';
 import { up } from './up.js';
 import { usersCommand } from './users.js';
@@ -25,6 +27,9 @@ commands:
   quarantine replay (--id N ... | --reason PATTERN) [--source NAME] --mqtt-url URL
                                        publish quarantined payloads again to their topic, after fixing the
                                        cause (--source: only rows of that reader, e.g. events or sensors)
+  etl replay [--definition NAME] (--quarantine | [--from TIME] [--to TIME])
+                                       curate again with the definition applied now: the events the ETL
+                                       quarantined, or those received in a time range (plantmesh etl)
   users create NAME --role reader|results-writer
                                        a PostgreSQL login for a person, a model or Grafana; prints its
                                        generated password once (DATABASE_URL: an administrator's)
@@ -82,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return quarantineCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'etl':
+      return etlCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -126,11 +133,12 @@ async function quarantineCommand(args: string[]): Promise<number> {
       );
       return 2;
     }
+    const progress = progressBar();
     const result = await replayQuarantine(
       databaseUrl,
       values['mqtt-url'],
       { ids, reasonLike: values.reason, source: values.source },
-      (done, total) => process.stderr.write(`replaying: ${done} of ${total}\n`),
+      (done, total) => progress('replaying', done, total),
     );
     for (const skipped of result.skipped) process.stdout.write(`skipped ${skipped.id}: ${skipped.why}\n`);
     process.stdout.write(`replayed ${result.replayed.length} payload(s): ${result.replayed.join(', ') || '-'}\n`);

@@ -58,15 +58,20 @@ export async function replayQuarantine(
   const broker = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clientId: `plantmesh-replay-${process.pid}` });
   const result: ReplayResult = { replayed: [], skipped: [] };
   try {
-    const { rows } = await client.query<{ id: string; topic: string | null }>(
-      `select id, topic from raw.quarantine
+    const { rows } = await client.query<{ id: string; topic: string | null; stage: string }>(
+      `select id, topic, stage from raw.quarantine
        where replayed_at is null and (id = any($1::bigint[]) or reason like $2)
          and ($3::text is null or source = $3)
        order by id`,
       [selection.ids, selection.reasonLike ?? null, selection.source ?? null],
     );
-    for (const [index, { id, topic }] of rows.entries()) {
+    for (const [index, { id, topic, stage }] of rows.entries()) {
       if (index > 0 && index % 100 === 0) progress?.(index, rows.length);
+      if (stage.startsWith('etl-')) {
+        // Stored in raw.events already: publishing it again would change nothing. The ETL curates it again.
+        result.skipped.push({ id: Number(id), why: `refused by ${stage}: use plantmesh etl replay --quarantine` });
+        continue;
+      }
       if (!topic) {
         result.skipped.push({ id: Number(id), why: 'no topic recorded' });
         continue;

@@ -45,6 +45,7 @@ export { createMetricsRegistry } from './metrics.js';
 export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptions } from './mqtt.js';
 export { type OpsServer, startOpsServer } from './ops-server.js';
 export { isDataPgError, isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
+export { type QuarantineEntry, quarantineKey, writeQuarantine } from './quarantine.js';
 export { Readiness, type ReadinessCheck } from './readiness.js';
 export { packageVersion, runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
 export { Shutdown, type ShutdownStep } from './shutdown.js';

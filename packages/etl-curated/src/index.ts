@@ -1,3 +1,5 @@
+export { type BatchResult, type CuratedStores, curateBatch, eventsBehind, ProductCache } from './batch.js';
+export { etlEnv, shippedDefinitions } from './config.js';
 export {
   type ColumnDefinition,
   type CuratedDefinition,
@@ -7,8 +9,14 @@ export {
   parseDefinition,
   type RelationshipDefinition,
 } from './definition.js';
+export { DefinitionsFolder } from './definitions-folder.js';
 export { compileMapping, type Mapped, type MappingError } from './mapping.js';
+export { createEtlMetrics, type EtlMetrics } from './metrics.js';
+export { CuratedProduct, curatedStage, type RawEvent, type Refined } from './product.js';
 export { type ApplyOutcome, applyDefinition, IncompatibleDefinitionError } from './registry.js';
+export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';
 export { addColumnDdl, provenanceColumns, tableDdl } from './table.js';
+export { topicFiltersPattern } from './topic-filter.js';
 export { type UnitCode, unitCodes, unitConversion } from './units.js';
+export { CuratedWorker, type WorkerOptions } from './worker.js';

@@ -77,6 +77,8 @@ export async function applyDefinition(
   const { name, version } = definition.product;
   await client.query('begin');
   try {
+    // Tables belong to the store's owner role, whichever login (the ETL's, an administrator's) applies.
+    await client.query('set local role plantmesh_curated_owner');
     await client.query(`select pg_advisory_xact_lock(hashtext('plantmesh.curated.' || $1))`, [name]);
     const { rows } = await client.query<{ definition: CuratedDefinition; version: string }>(
       'select definition, version from curated.definitions where product = $1',
@@ -132,6 +134,13 @@ export async function applyDefinition(
         JSON.stringify(rowSchema(definition)),
         file ?? null,
       ],
+    );
+    // A new table (a new product or a new major version) is filled from the first raw event on.
+    await client.query(
+      `insert into curated.watermarks (product) values ($1)
+       on conflict (product) do update set txid = '0', seq = 0, events = 0, last_received_at = null, updated_at = now()
+       where $2`,
+      [name, outcome === 'created'],
     );
     await client.query(
       'insert into curated.definition_versions (product, version, table_name, definition) values ($1, $2, $3, $4)',

@@ -13,6 +13,11 @@ export const serviceLogins = {
     role: 'plantmesh_amqp_writer',
     grants: { raw: 'plantmesh_raw_writer', metrics: 'plantmesh_metrics_writer' },
   },
+  // Reads raw events and quarantines what it cannot refine; owns the curated tables it derives.
+  'etl-curated': {
+    role: 'plantmesh_etl_curated',
+    grants: { raw: 'plantmesh_raw_refiner', curated: 'plantmesh_curated_owner' },
+  },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 
 export type ServiceName = keyof typeof serviceLogins;

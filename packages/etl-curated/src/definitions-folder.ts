@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { type FSWatcher, readdirSync, readFileSync, watch } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '@plantmesh/core';
+import { type CuratedDefinition, DefinitionError, parseDefinition } from './definition.js';
+import type { EtlMetrics } from './metrics.js';
+import { type ApplyOutcome, IncompatibleDefinitionError } from './registry.js';
+
+export type Apply = (definition: CuratedDefinition, file: string) => Promise<ApplyOutcome>;
+
+/**
+ * The folder of definition files (a ConfigMap in Kubernetes), applied at start and again whenever a file
+ * changes: a valid file applies without a restart; an invalid one, or an incompatible change, is refused
+ * with its file, line and problem, and the version applied before goes on running.
+ */
+export class DefinitionsFolder {
+  /** The content hash of each file as last handled, so that an unchanged file is not applied again. */
+  private readonly seen = new Map<string, string>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly apply: Apply,
+    private readonly log: Logger,
+    private readonly metrics: EtlMetrics,
+  ) {}
+
+  /** Applies every file now; then follows changes (a watch, and a rescan every `rescanMs` as a fallback). */
+  async start(rescanMs: number): Promise<void> {
+    await this.scan();
+    // A ConfigMap update swaps a symlinked folder: a rename in this folder, which the watch reports.
+    this.watcher = watch(this.dir, () => void this.scan());
+    this.watcher.on('error', (error) => this.log.warn({ err: error, dir: this.dir }, 'cannot watch definitions'));
+    this.timer = setInterval(() => void this.scan(), rescanMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    clearInterval(this.timer);
+    await this.scanning;
+  }
+
+  /** Handles the files that changed since the last scan; scans never overlap. */
+  scan(): Promise<void> {
+    this.scanning = this.scanning.then(() => this.scanOnce());
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((name) => /\.ya?ml$/.test(name) && !name.startsWith('.'));
+    } catch (error) {
+      this.log.error({ err: error, dir: this.dir }, 'cannot read the definitions folder');
+      return;
+    }
+    for (const name of names.sort()) {
+      const file = join(this.dir, name);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        continue; // removed between listing and reading
+      }
+      const hash = createHash('sha256').update(text).digest('hex');
+      if (this.seen.get(file) === hash) continue;
+      try {
+        const definition = parseDefinition(text, file);
+        const outcome = await this.apply(definition, file);
+        const { name: product, version } = definition.product;
+        if (outcome !== 'unchanged') this.log.info({ file, product, version, outcome }, 'definition applied');
+      } catch (error) {
+        if (!(error instanceof DefinitionError || error instanceof IncompatibleDefinitionError)) {
+          // The database, not the file: try again at the next scan.
+          this.log.warn({ err: error, file }, 'cannot apply definition now; retrying');
+          continue;
+        }
+        this.metrics.definitionErrors.inc({ file: name });
+        this.log.error({ file, problems: error.message.split('\n') }, `definition refused: ${error.message}`);
+      }
+      this.seen.set(file, hash);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { Postgres, runService } from '@plantmesh/core';
+import { storeUrls } from '@plantmesh/schema';
+import { etlEnv } from './config.js';
+import { DefinitionsFolder } from './definitions-folder.js';
+import { createEtlMetrics } from './metrics.js';
+import { applyDefinition } from './registry.js';
+import { CuratedWorker } from './worker.js';
+
+await runService(
+  { name: 'etl-curated', packageJson: new URL('../package.json', import.meta.url), env: etlEnv },
+  async ({ config, log, metrics, readiness, shutdown }) => {
+    const urls = storeUrls(config, ['raw', 'curated']);
+    const connect = async (store: 'raw' | 'curated') => {
+      const postgres = new Postgres({
+        url: urls[store],
+        log,
+        metrics,
+        target: `postgres-${store}`,
+        applicationName: 'etl-curated',
+      });
+      await postgres.start();
+      readiness.register(`postgres-${store}`, () => postgres.ready);
+      shutdown.add(`postgres-${store}`, () => postgres.close());
+      return postgres;
+    };
+    const stores = { raw: await connect('raw'), curated: await connect('curated') };
+    await stores.raw.waitForTables(['raw.events', 'raw.quarantine'], shutdown.signal);
+    await stores.curated.waitForTables(['curated.definitions', 'curated.watermarks'], shutdown.signal);
+
+    const etlMetrics = createEtlMetrics(metrics);
+    const folder = new DefinitionsFolder(
+      config.DEFINITIONS_DIR,
+      async (definition, file) => {
+        const client = await stores.curated.pool.connect();
+        try {
+          return await applyDefinition(client, definition, file);
+        } finally {
+          client.release();
+        }
+      },
+      log,
+      etlMetrics,
+    );
+    await folder.start(config.RESCAN_MS);
+    shutdown.add('definitions', () => folder.stop());
+
+    const worker = new CuratedWorker(stores, {
+      batchSize: config.BATCH_SIZE,
+      pollMs: config.POLL_MS,
+      log,
+      metrics: etlMetrics,
+    });
+    worker.start();
+    shutdown.add('worker', () => worker.stop());
+    log.info({ definitions: config.DEFINITIONS_DIR }, 'curating');
+  },
+);
