@@ -34,6 +34,7 @@ const reader = mqttUsers[0] as MqttUser;
 const entries = {
   reader: join(root, 'packages/mqtt-reader/src/main.ts'),
   writer: join(root, 'packages/amqp-writer/src/main.ts'),
+  etlCurated: join(root, 'packages/etl-curated/src/main.ts'),
   cli: join(root, 'packages/cli/src/main.ts'),
 };
 
@@ -53,6 +54,8 @@ export class IngestPlatform {
   private readonly pool: pg.Pool;
   /** The writer's own login (made by the migrations), as in production: never the administrator. */
   private readonly writerPassword = generatePassword();
+  /** The curated ETL's own login. */
+  private readonly etlPassword = generatePassword();
   /** Each service's own RabbitMQ user (made by the migrations), as in production. */
   private readonly brokerPasswords = Object.fromEntries(
     Object.keys(brokerUsers).map((service) => [service, generatePassword()]),
@@ -135,6 +138,7 @@ export class IngestPlatform {
       const silent = createLogger({ service: 'test', version: '0', level: 'silent' });
       await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
         'amqp-writer': this.writerPassword,
+        'etl-curated': this.etlPassword,
       });
     }
     if (parts.broker !== false) {
@@ -197,6 +201,15 @@ export class IngestPlatform {
     return this.service('amqp-writer', entries.writer, { ...this.serviceEnv('amqp-writer'), ...env }, waitReady);
   }
 
+  /**
+   * A curated ETL worker as its own login; `name` tells replicas' logs apart. Definitions come from
+   * DEFINITIONS_DIR in `env`, the shipped ones otherwise.
+   */
+  startCuratedEtl(env: Record<string, string> = {}, name = 'etl-curated'): Promise<ServiceHandle> {
+    const database = serviceUrl(this.postgres.url, 'etl-curated', this.etlPassword);
+    return this.service(name, entries.etlCurated, { DATABASE_URL: database, POLL_MS: '50', ...env });
+  }
+
   private cliRuns = 0;
 
   /** Runs the `plantmesh` command against this platform's database; its exit code and output. */
@@ -213,7 +226,7 @@ export class IngestPlatform {
   }
 
   /** Everything a service wrote to stdout and stderr so far, over its restarts. */
-  serviceLog(name: 'events-reader' | 'sensors-reader' | 'amqp-writer'): string {
+  serviceLog(name: string): string {
     return readFileSync(join(this.logDir, `${name}.log`), 'utf8');
   }
 

@@ -14,6 +14,9 @@ export interface BatchResult {
   more: boolean;
   /** Seconds from the last event taken to now when more are waiting, else 0. */
   lagSeconds: number;
+  /** The watermark before and after, as txid:seq (for the debug log). */
+  from?: string;
+  to?: string;
 }
 
 /** The stores the curated ETL works on: they may be one database or two. */
@@ -89,10 +92,11 @@ export async function curateBatch(
     if (!mark) return idle;
     const product = await products.get(client, name, mark.version);
     const selection = product.selection(5);
+    // Ordered by the columns, not by the text aliases of the select list ('1000' sorts before '994').
     const { rows: events } = await stores.raw.pool.query<RawEvent & { txid: string }>(
       `select txid::text as txid, ${rawEventColumns()} from raw.events
        where (txid, seq) > ($1::xid8, $2::bigint) and txid < $3::xid8 and ${selection.sql}
-       order by txid, seq limit $4`,
+       order by raw.events.txid, raw.events.seq limit $4`,
       [mark.txid, mark.seq, frontier, limit, ...selection.params],
     );
     const refined = product.refine(events);
@@ -119,6 +123,8 @@ export async function curateBatch(
       quarantined: refined.refused.length,
       more,
       lagSeconds: more ? Math.max(0, (Date.now() - last.receivedAt.getTime()) / 1000) : 0,
+      from: `${mark.txid}:${mark.seq}`,
+      to: moved.rowCount ? `${txid}:${seq}` : `${mark.txid}:${mark.seq}`,
     };
   });
 }

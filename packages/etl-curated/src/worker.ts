@@ -74,6 +74,7 @@ export class CuratedWorker {
           continue;
         }
         timer();
+        if (result.events > 0) log.debug({ definition: name, ...result }, 'batch committed');
         if (result.events > 0) {
           metrics.events.inc({ ...labels, outcome: 'curated' }, result.events - result.quarantined);
           if (result.quarantined > 0) metrics.events.inc({ ...labels, outcome: 'quarantined' }, result.quarantined);

@@ -74,7 +74,9 @@ describe('curating raw events (real PostgreSQL)', () => {
 
   beforeEach(async () => {
     await admin.query('drop table if exists curated.quench_results');
-    await admin.query('truncate curated.definitions, curated.definition_versions, raw.events, raw.quarantine cascade');
+    await admin.query(
+      'truncate curated.definitions, curated.definition_versions, raw.events, raw.quarantine restart identity cascade',
+    );
     const client = await admin.connect();
     await applyDefinition(client, quench).finally(() => client.release());
   });
@@ -140,6 +142,18 @@ describe('curating raw events (real PostgreSQL)', () => {
     const replayed = await replayCurated({ raw: admin, curated: admin }, { definition: 'quench_results' });
     expect(replayed).toEqual([{ product: 'quench_results', version: '1.0.0', events: 4, rows: 0, quarantined: 0 }]);
     expect(await table()).toEqual(rows);
+  });
+
+  it('walks (txid, seq) as numbers, across every digit boundary', async () => {
+    // One transaction, seqs 1 to 25: as text, 10 to 19 would sort before 2.
+    await store(Array.from({ length: 25 }, (_, n) => result(`P-${n}`, n)));
+    let batches = 0;
+    while ((await batch(new ProductCache(), 7)).more) batches += 1;
+    expect(batches).toBe(3);
+    expect(await admin.query('select count(*)::int as rows from curated.quench_results')).toMatchObject({
+      rows: [{ rows: 25 }],
+    });
+    expect((await admin.query('select events::int from curated.watermarks')).rows).toEqual([{ events: 25 }]);
   });
 
   it('lets one worker take a definition at a time, without waiting', async () => {
