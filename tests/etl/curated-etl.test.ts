@@ -85,11 +85,7 @@ describe('the curated ETL service (real processes, real PostgreSQL)', () => {
   let definitions: string;
 
   /** Stores events as concurrent writers do: `lanes` transactions at once, committing in random order. */
-  const storeConcurrently = async (
-    events: RawEvent[],
-    lanes: number,
-    onProgress?: (stored: number) => Promise<void>,
-  ) => {
+  const storeConcurrently = async (events: RawEvent[], lanes: number) => {
     let next = 0;
     const lane = async () => {
       const client = await writers.connect();
