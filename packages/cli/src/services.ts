@@ -67,6 +67,12 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
       },
     },
     {
+      name: 'etl-curated',
+      entry: 'packages/etl-curated/src/main.ts',
+      // The shipped definitions (the worked steel plant); edit or add files there and they apply live.
+      env: { DATABASE_URL: endpoints.serviceDatabaseUrls['etl-curated'] },
+    },
+    {
       name: 'simulator',
       entry: 'packages/simulator/src/main.ts',
       args: [

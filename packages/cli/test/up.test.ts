@@ -67,6 +67,18 @@ describe('plantmesh up', () => {
       `select distinct usename from pg_stat_activity where application_name = 'amqp-writer'`,
     );
     expect(logins.rows).toEqual([{ usename: 'plantmesh_amqp_writer' }]);
+    // The curated ETL refines the simulated plant's events into the shipped data products, as itself.
+    await waitFor('curated rows', async () => {
+      const curated = await count(
+        `select (select count(*) from curated.heats) + (select count(*) from curated.slabs)
+           + (select count(*) from curated.plates) + (select count(*) from curated.quench_results) as n`,
+      );
+      return Number(curated) > 0;
+    });
+    const etl = await client.query(
+      `select distinct usename from pg_stat_activity where application_name = 'etl-curated'`,
+    );
+    expect(etl.rows).toEqual([{ usename: 'plantmesh_etl_curated' }]);
     await client.end();
     expect(output.join('\n')).toMatch(/amqp-writer logs in as postgres:\/\/plantmesh_amqp_writer:[\w-]+@/);
     expect(output.join('\n')).toMatch(/user plantmesh-reader password [\w-]+ \(reads #\)/);
@@ -81,7 +93,7 @@ describe('plantmesh up', () => {
       'each service connected to RabbitMQ as its own user',
       async () => (await brokerUsers()) === 'plantmesh-amqp-writer plantmesh-events-reader plantmesh-sensors-reader',
     );
-    for (const name of ['amqp-writer', 'events-reader', 'sensors-reader']) {
+    for (const name of ['amqp-writer', 'events-reader', 'sensors-reader', 'etl-curated']) {
       expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
     }
     const management = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/overview`, {
@@ -94,7 +106,7 @@ describe('plantmesh up', () => {
       const body = (await (await fetch(`${prometheus}/api/v1/query?query=up`)).json()) as {
         data: { result: Array<{ value: [number, string] }> };
       };
-      return body.data.result.length >= 4 && body.data.result.every((r) => r.value[1] === '1');
+      return body.data.result.length >= 5 && body.data.result.every((r) => r.value[1] === '1');
     });
     const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
     expect(rules.data.groups).toHaveLength(2);

@@ -3,9 +3,9 @@ import { connect, createServer } from 'node:net';
 // Test files run in parallel worker processes, each starting servers and services on ports it picks.
 // Asking the kernel for port 0 and closing it again lets two processes pick the same port before either
 // binds it (CI saw a reader's ops port answered by another file's RabbitMQ). So every worker takes ports
-// from its own slice below the kernel's ephemeral range (32768+, where outgoing connections get theirs),
-// hands each out once, and checks that nothing listens on it yet.
-const FIRST_PORT = 12_000;
+// from its own slice below 30000 (above lie the ports the `plantmesh up` test picks and the ephemeral
+// range, 32768+, of outgoing connections), hands each out once, and checks that nothing listens on it.
+const FIRST_PORT = 10_000;
 const SLICE = 2_500;
 const SLICES = 8;
 const slot = Number(process.env.VITEST_POOL_ID ?? 0) % SLICES;
