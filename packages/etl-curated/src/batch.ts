@@ -1,7 +1,7 @@
 import { type Postgres, writeQuarantine } from '@plantmesh/core';
 import type pg from 'pg';
 import type { CuratedDefinition } from './definition.js';
-import { CuratedProduct, type RawEvent, rawEventColumns } from './product.js';
+import { CuratedProduct, type RawEvent, type Refined, rawEventColumns } from './product.js';
 
 /** What one batch of a definition did. */
 export interface BatchResult {
@@ -60,6 +60,37 @@ export class ProductCache {
   }
 }
 
+/** A batch read ahead while the one before it commits: valid if it starts where that one ends. */
+export interface ReadAhead {
+  product: CuratedProduct;
+  after: { txid: string; seq: string };
+  frontier: string;
+  batch: Promise<{ events: Array<RawEvent & { txid: string }>; refined: Refined }>;
+}
+
+/** The events of a definition after a position and below a frontier, refined, in (txid, seq) order. */
+function readBatch(
+  stores: CuratedStores,
+  product: CuratedProduct,
+  after: { txid: string; seq: string },
+  frontier: string,
+  limit: number,
+): ReadAhead {
+  const selection = product.selection(5);
+  const batch = stores.raw.pool
+    .query<RawEvent & { txid: string }>(
+      // Ordered by the columns, not by the text aliases of the select list ('1000' sorts before '994').
+      `select txid::text as txid, ${rawEventColumns()} from raw.events
+       where (txid, seq) > ($1::xid8, $2::bigint) and txid < $3::xid8 and ${selection.sql}
+       order by raw.events.txid, raw.events.seq limit $4`,
+      [after.txid, after.seq, frontier, limit, ...selection.params],
+    )
+    .then(({ rows: events }) => ({ events, refined: product.refine(events) }));
+  // A read ahead that is never used must not fail the process; a used one rethrows when awaited.
+  batch.catch(() => {});
+  return { product, after, frontier, batch };
+}
+
 /**
  * Curates the next batch of one definition's raw events, exactly once: the rows, and the watermark
  * that covers them, commit in one transaction; refused events are quarantined before it commits
@@ -69,18 +100,17 @@ export class ProductCache {
  * (the oldest transaction still running on the raw store) are taken: those rows can no longer change, so
  * a row committed late by a concurrent writer is never skipped (docs/adr/0009-etl-delivery.md).
  * Replicas take a definition each through a non-blocking advisory lock: none waits for another.
+ *
+ * While a full batch is stored, the next one is read and refined (`next`): pass it to the next call,
+ * which uses it only if the watermark it finds is where this batch left it.
  */
 export async function curateBatch(
   stores: CuratedStores,
   products: ProductCache,
   name: string,
   limit: number,
-): Promise<BatchResult> {
-  // Read before this transaction writes anything, so that its own id does not hold the frontier back.
-  const { rows: frontierRows } = await stores.raw.pool.query<{ frontier: string }>(
-    'select pg_snapshot_xmin(pg_current_snapshot())::text as frontier',
-  );
-  const frontier = frontierRows[0]?.frontier as string;
+  ahead?: ReadAhead,
+): Promise<BatchResult & { next?: ReadAhead }> {
   return stores.curated.transaction(async (client) => {
     const idle: BatchResult = { busy: false, events: 0, rows: 0, quarantined: 0, more: false, lagSeconds: 0 };
     const { rows: lock } = await client.query<{ taken: boolean }>(
@@ -91,19 +121,18 @@ export async function curateBatch(
     const mark = await watermark(client, name);
     if (!mark) return idle;
     const product = await products.get(client, name, mark.version);
-    const selection = product.selection(5);
-    // Ordered by the columns, not by the text aliases of the select list ('1000' sorts before '994').
-    const { rows: events } = await stores.raw.pool.query<RawEvent & { txid: string }>(
-      `select txid::text as txid, ${rawEventColumns()} from raw.events
-       where (txid, seq) > ($1::xid8, $2::bigint) and txid < $3::xid8 and ${selection.sql}
-       order by raw.events.txid, raw.events.seq limit $4`,
-      [mark.txid, mark.seq, frontier, limit, ...selection.params],
-    );
-    const refined = product.refine(events);
-    await writeQuarantine(stores.raw.pool, refined.refused);
-    const rows = await product.store(client, refined.rows);
+    const current =
+      ahead && ahead.product === product && ahead.after.txid === mark.txid && ahead.after.seq === mark.seq
+        ? ahead
+        : // Read now, before this transaction writes anything: its own id must not hold the frontier back.
+          readBatch(stores, product, mark, await frontierNow(stores), limit);
+    const { events, refined } = await current.batch;
+    const { frontier } = current;
     const last = events.at(-1);
     const more = events.length === limit && last !== undefined;
+    const next = more ? readBatch(stores, product, last, frontier, limit) : undefined;
+    await writeQuarantine(stores.raw.pool, refined.refused);
+    const rows = await product.store(client, refined.rows);
     // A batch that is not full has seen every event below the frontier: the watermark moves up to it.
     const [txid, seq] = more ? [last.txid, last.seq] : [frontier, '0'];
     const moved = await client.query(
@@ -125,8 +154,17 @@ export async function curateBatch(
       lagSeconds: more ? Math.max(0, (Date.now() - last.receivedAt.getTime()) / 1000) : 0,
       from: `${mark.txid}:${mark.seq}`,
       to: moved.rowCount ? `${txid}:${seq}` : `${mark.txid}:${mark.seq}`,
+      next,
     };
   });
+}
+
+/** The oldest transaction still running on the raw store's server: every one below it is over. */
+async function frontierNow(stores: CuratedStores): Promise<string> {
+  const { rows } = await stores.raw.pool.query<{ frontier: string }>(
+    'select pg_snapshot_xmin(pg_current_snapshot())::text as frontier',
+  );
+  return rows[0]?.frontier as string;
 }
 
 /** Raw events of a definition past its watermark, counted up to `cap` (a gauge, not an exact backlog). */

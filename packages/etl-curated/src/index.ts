@@ -1,4 +1,11 @@
-export { type BatchResult, type CuratedStores, curateBatch, eventsBehind, ProductCache } from './batch.js';
+export {
+  type BatchResult,
+  type CuratedStores,
+  curateBatch,
+  eventsBehind,
+  ProductCache,
+  type ReadAhead,
+} from './batch.js';
 export { etlEnv, shippedDefinitions } from './config.js';
 export {
   type ColumnDefinition,

@@ -11,10 +11,10 @@ export interface MappingError {
 
 export type Mapped = { ok: true; row: Record<string, unknown> } | { ok: false; errors: MappingError[] };
 
-/** The value a JSON Pointer names in a document, or undefined. */
-function resolve(document: unknown, pointer: string): unknown {
+/** The value at a JSON Pointer's path in a document, or undefined. */
+function resolve(document: unknown, path: ReadonlyArray<string | number>): unknown {
   let value = document;
-  for (const key of pointerPath(pointer)) {
+  for (const key of path) {
     if (value === null || typeof value !== 'object') return undefined;
     value = (value as Record<string | number, unknown>)[key];
   }
@@ -82,6 +82,7 @@ export function compileMapping(definition: CuratedDefinition): (payload: unknown
   const keys = new Set(definition.key);
   const columns = definition.columns.map((column) => ({
     column,
+    path: pointerPath(column.from),
     required: keys.has(column.name) || column.nullable === false,
     convert: column.sourceUnit && column.unit ? unitConversion(column.sourceUnit, column.unit) : undefined,
   }));
@@ -89,8 +90,8 @@ export function compileMapping(definition: CuratedDefinition): (payload: unknown
     if (!validate(payload)) return { ok: false, errors: (validate.errors ?? []).map(fromValidator) };
     const row: Record<string, unknown> = {};
     const errors: MappingError[] = [];
-    for (const { column, required, convert } of columns) {
-      const value = resolve(payload, column.from);
+    for (const { column, path, required, convert } of columns) {
+      const value = resolve(payload, path);
       if (value === undefined || value === null) {
         if (required) errors.push({ path: column.from, message: `is required by column ${column.name}` });
         row[column.name] = null;

@@ -144,7 +144,7 @@ function upsertSql(definition: CuratedDefinition): string {
   const time = quoteIdentifier(definition.eventTime);
   return `insert into ${table} as stored (${names.join(', ')})
 select ${names.join(', ')}
-from jsonb_to_recordset($1::jsonb) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})
+from json_to_recordset($1::json) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})
 on conflict (${definition.key.map(quoteIdentifier).join(', ')}) do update
 set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = now()
 where (excluded.${time}, excluded._event_seq) >= (stored.${time}, stored._event_seq)

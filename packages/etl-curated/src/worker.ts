@@ -1,5 +1,5 @@
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
-import { type CuratedStores, curateBatch, eventsBehind, ProductCache } from './batch.js';
+import { type CuratedStores, curateBatch, eventsBehind, ProductCache, type ReadAhead } from './batch.js';
 import type { EtlMetrics } from './metrics.js';
 
 export interface WorkerOptions {
@@ -64,10 +64,12 @@ export class CuratedWorker {
     const labels = { definition: name };
     let failures = 0;
     let counted = 0;
+    let ahead: ReadAhead | undefined;
     while (!this.stopping.signal.aborted) {
       const timer = metrics.batchSeconds.startTimer(labels);
       try {
-        const result = await curateBatch(this.stores, this.products, name, batchSize);
+        const result = await curateBatch(this.stores, this.products, name, batchSize, ahead);
+        ahead = result.next;
         failures = 0;
         if (result.busy) {
           await this.pause(pollMs);
@@ -94,6 +96,7 @@ export class CuratedWorker {
         }
         if (!result.more) await this.pause(pollMs);
       } catch (error) {
+        ahead = undefined;
         failures += 1;
         metrics.retries.inc(labels);
         log.warn({ err: error, definition: name, attempt: failures }, 'batch failed; retrying');
