@@ -92,8 +92,8 @@ export class CuratedProduct {
   /** Upserts rows; a row replaces the stored one only if it is not older. Returns the rows changed. */
   async store(client: pg.ClientBase, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
     if (rows.length === 0) return 0;
-    const result = await client.query(this.upsert, [JSON.stringify(rows)]);
-    return result.rowCount ?? 0;
+    const result = await client.query<{ rows: number }>(this.upsert, [JSON.stringify(rows), this.name]);
+    return result.rows[0]?.rows ?? 0;
   }
 
   /** Whether `held` comes after `candidate` (event time, then seq): ISO times and seqs compare as written. */
@@ -128,7 +128,8 @@ export class CuratedProduct {
 /**
  * The upsert of a definition's rows, given as one JSON array. A stored row is replaced only by one
  * that is not older (event time, then raw seq), so that a replay or a late duplicate never undoes a
- * correction; and only when something differs, so that a replay leaves the table as it was.
+ * correction; and only when something differs, so that a replay leaves the table as it was. The rows
+ * inserted or changed are logged in curated.changes (one row per batch) with their event times.
  */
 function upsertSql(definition: CuratedDefinition): string {
   const table = `curated.${quoteIdentifier(definition.table)}`;
@@ -140,13 +141,28 @@ function upsertSql(definition: CuratedDefinition): string {
   ];
   const names = columns.map((column) => quoteIdentifier(column.name));
   const keys = new Set(definition.key);
+  const keyNames = definition.key.map(quoteIdentifier);
   const updated = columns.filter((column) => !keys.has(column.name)).map((column) => quoteIdentifier(column.name));
   const time = quoteIdentifier(definition.eventTime);
-  return `insert into ${table} as stored (${names.join(', ')})
-select ${names.join(', ')}
-from json_to_recordset($1::json) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})
-on conflict (${definition.key.map(quoteIdentifier).join(', ')}) do update
-set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = now()
-where (excluded.${time}, excluded._event_seq) >= (stored.${time}, stored._event_seq)
-  and (${updated.map((name) => `excluded.${name}`).join(', ')}) is distinct from (${updated.map((name) => `stored.${name}`).join(', ')})`;
+  // One statement: its CTEs all see the table as it was, so `previous` holds the event times before.
+  return `with incoming as (
+  select * from json_to_recordset($1::json) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})
+), previous as (
+  select ${keyNames.map((name) => `stored.${name}`).join(', ')}, stored.${time} as previous_time
+  from ${table} as stored join incoming using (${keyNames.join(', ')})
+), upserted as (
+  insert into ${table} as stored (${names.join(', ')})
+  select ${names.join(', ')} from incoming
+  on conflict (${keyNames.join(', ')}) do update
+  set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = now()
+  where (excluded.${time}, excluded._event_seq) >= (stored.${time}, stored._event_seq)
+    and (${updated.map((name) => `excluded.${name}`).join(', ')}) is distinct from (${updated.map((name) => `stored.${name}`).join(', ')})
+  returning ${keyNames.join(', ')}, ${time}
+)
+insert into curated.changes (product, keys, event_times, previous_times)
+select $2, jsonb_agg(jsonb_build_array(${keyNames.map((name) => `upserted.${name}`).join(', ')})),
+  array_agg(upserted.${time}), array_agg(nullif(previous.previous_time, upserted.${time}))
+from upserted left join previous using (${keyNames.join(', ')})
+having count(*) > 0
+returning jsonb_array_length(keys) as rows`;
 }

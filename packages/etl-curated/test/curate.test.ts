@@ -75,7 +75,7 @@ describe('curating raw events (real PostgreSQL)', () => {
   beforeEach(async () => {
     await admin.query('drop table if exists curated.quench_results');
     await admin.query(
-      'truncate curated.definitions, curated.definition_versions, raw.events, raw.quarantine restart identity cascade',
+      'truncate curated.definitions, curated.definition_versions, curated.changes, raw.events, raw.quarantine restart identity cascade',
     );
     const client = await admin.connect();
     await applyDefinition(client, quench).finally(() => client.release());
@@ -138,10 +138,24 @@ describe('curating raw events (real PostgreSQL)', () => {
     ]);
     const { rows: watermark } = await admin.query('select events::int from curated.watermarks');
     expect(watermark).toEqual([{ events: 4 }]);
+    // A correction that moves a row in time is logged with both times (the business ETL's input).
+    await store([result('P-2', 9, { id: 'moved' })]);
+    await batch();
+    const { rows: changes } = await admin.query(
+      `select product, keys, array(select to_char(t at time zone 'UTC', 'HH24:MI') from unnest(event_times) t) as times,
+         array(select to_char(t at time zone 'UTC', 'HH24:MI') from unnest(previous_times) t) as previous
+       from curated.changes order by txid, seq`,
+    );
+    expect(changes).toEqual([
+      { product: 'quench_results', keys: [['P-1'], ['P-2']], times: ['08:05', '08:01'], previous: [null, null] },
+      { product: 'quench_results', keys: [['P-2']], times: ['08:09'], previous: ['08:01'] },
+    ]);
     // A replay of everything changes nothing, not even the curation time.
     const replayed = await replayCurated({ raw: admin, curated: admin }, { definition: 'quench_results' });
-    expect(replayed).toEqual([{ product: 'quench_results', version: '1.0.0', events: 4, rows: 0, quarantined: 0 }]);
-    expect(await table()).toEqual(rows);
+    expect(replayed).toEqual([{ product: 'quench_results', version: '1.0.0', events: 5, rows: 0, quarantined: 0 }]);
+    expect((await table()).filter((row) => row.plate_id === 'P-1')).toEqual(
+      rows.filter((row) => row.plate_id === 'P-1'),
+    );
   });
 
   it('walks (txid, seq) as numbers, across every digit boundary', async () => {
