@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ErrorObject } from 'ajv/dist/2020.js';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { ajv, pointerPath } from './json-schema.js';
+import { checkedYaml, DefinitionError, type DefinitionProblem } from './checked-yaml.js';
+import { ajv } from './json-schema.js';
 import { unitCodes } from './units.js';
 
 /** One column of a curated table and where its value comes from in the payload. */
@@ -41,41 +40,8 @@ export interface CuratedDefinition {
   relationships?: RelationshipDefinition[];
 }
 
-/** One problem of a definition file, where it is. */
-export interface DefinitionProblem {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-}
-
-/** A definition file that cannot be used: every problem, each as `file:line:column: message`. */
-export class DefinitionError extends Error {
-  constructor(readonly problems: DefinitionProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join('\n'));
-    this.name = 'DefinitionError';
-  }
-}
-
 const schema = JSON.parse(readFileSync(new URL('../definition.schema.json', import.meta.url), 'utf8'));
 const validateFormat = ajv.compile<CuratedDefinition>(schema);
-
-/** An ajv error as one sentence that names what is wrong and what is wanted. */
-function describe(error: ErrorObject): string {
-  const where = error.instancePath || '/';
-  switch (error.keyword) {
-    case 'required':
-      return `${where}: "${(error.params as { missingProperty: string }).missingProperty}" is required`;
-    case 'additionalProperties':
-      return `${where}: "${(error.params as { additionalProperty: string }).additionalProperty}" is not a known field`;
-    case 'enum':
-      return `${where}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'const':
-      return `${where}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
-    default:
-      return `${where}: ${error.message}`;
-  }
-}
 
 /**
  * Reads a curated definition from YAML text and checks it: against the format's JSON Schema, then what
@@ -84,35 +50,7 @@ function describe(error: ErrorObject): string {
  * problem of each.
  */
 export function parseDefinition(text: string, file: string): CuratedDefinition {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const at = (path: Array<string | number>, message: string): DefinitionProblem => {
-    // The deepest node the path reaches: a missing field is reported where its parent is.
-    let node: unknown = document.contents;
-    for (const key of path) {
-      const next = isMap(node) || isSeq(node) ? (node.get(key, true) as unknown) : undefined;
-      if (next === undefined) break;
-      node = next;
-    }
-    const offset = (node as Node | null)?.range?.[0] ?? 0;
-    const { line, col } = lines.linePos(offset);
-    return { file, line, column: col, message };
-  };
-  if (document.errors.length > 0) {
-    throw new DefinitionError(
-      document.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { file, line, column: col, message: `YAML: ${error.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const value = document.toJS() as unknown;
-  if (!validateFormat(value)) {
-    throw new DefinitionError(
-      (validateFormat.errors ?? []).map((error) => at(pointerPath(error.instancePath), describe(error))),
-    );
-  }
-  const definition = value;
+  const { value: definition, at } = checkedYaml(text, file, validateFormat);
   const problems: DefinitionProblem[] = [];
   const names = new Map<string, number>();
   definition.columns.forEach((column, index) => {

@@ -2,11 +2,17 @@ import { createHash } from 'node:crypto';
 import { type FSWatcher, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@plantmesh/core';
-import { type CuratedDefinition, DefinitionError, parseDefinition } from './definition.js';
-import type { EtlMetrics } from './metrics.js';
+import { DefinitionError } from './checked-yaml.js';
 import { type ApplyOutcome, IncompatibleDefinitionError } from './registry.js';
 
-export type Apply = (definition: CuratedDefinition, file: string) => Promise<ApplyOutcome>;
+/**
+ * Reads one definition file's text and applies it: what was applied and how, or a DefinitionError /
+ * IncompatibleDefinitionError for a file that cannot be (any other error is taken as transient).
+ */
+export type LoadDefinition = (
+  text: string,
+  file: string,
+) => Promise<{ name: string; version: string; outcome: ApplyOutcome }>;
 
 /**
  * The folder of definition files (a ConfigMap in Kubernetes), applied at start and again whenever a file
@@ -22,9 +28,10 @@ export class DefinitionsFolder {
 
   constructor(
     private readonly dir: string,
-    private readonly apply: Apply,
+    private readonly load: LoadDefinition,
     private readonly log: Logger,
-    private readonly metrics: EtlMetrics,
+    /** Counts a refused file (its name). */
+    private readonly refused: (name: string) => void,
   ) {}
 
   /** Applies every file now; then follows changes (a watch, and a rescan every `rescanMs` as a fallback). */
@@ -68,9 +75,7 @@ export class DefinitionsFolder {
       const hash = createHash('sha256').update(text).digest('hex');
       if (this.seen.get(file) === hash) continue;
       try {
-        const definition = parseDefinition(text, file);
-        const outcome = await this.apply(definition, file);
-        const { name: product, version } = definition.product;
+        const { name: product, version, outcome } = await this.load(text, file);
         if (outcome !== 'unchanged') this.log.info({ file, product, version, outcome }, 'definition applied');
       } catch (error) {
         if (!(error instanceof DefinitionError || error instanceof IncompatibleDefinitionError)) {
@@ -78,7 +83,7 @@ export class DefinitionsFolder {
           this.log.warn({ err: error, file }, 'cannot apply definition now; retrying');
           continue;
         }
-        this.metrics.definitionErrors.inc({ file: name });
+        this.refused(name);
         this.log.error({ file, problems: error.message.split('\n') }, `definition refused: ${error.message}`);
       }
       this.seen.set(file, hash);

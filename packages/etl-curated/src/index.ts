@@ -6,17 +6,17 @@ export {
   ProductCache,
   type ReadAhead,
 } from './batch.js';
+export { type CheckedYaml, checkedYaml, DefinitionError, type DefinitionProblem } from './checked-yaml.js';
 export { etlEnv, shippedDefinitions } from './config.js';
 export {
   type ColumnDefinition,
   type CuratedDefinition,
-  DefinitionError,
-  type DefinitionProblem,
   loadDefinition,
   parseDefinition,
   type RelationshipDefinition,
 } from './definition.js';
-export { DefinitionsFolder } from './definitions-folder.js';
+export { DefinitionsFolder, type LoadDefinition } from './definitions-folder.js';
+export { ajv, pointerPath } from './json-schema.js';
 export { compileMapping, type Mapped, type MappingError } from './mapping.js';
 export { createEtlMetrics, type EtlMetrics } from './metrics.js';
 export { CuratedProduct, curatedStage, type RawEvent, type Refined } from './product.js';

@@ -1,6 +1,7 @@
 import { Postgres, runService } from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { etlEnv } from './config.js';
+import { parseDefinition } from './definition.js';
 import { DefinitionsFolder } from './definitions-folder.js';
 import { createEtlMetrics } from './metrics.js';
 import { applyDefinition } from './registry.js';
@@ -30,16 +31,18 @@ await runService(
     const etlMetrics = createEtlMetrics(metrics);
     const folder = new DefinitionsFolder(
       config.DEFINITIONS_DIR,
-      async (definition, file) => {
+      async (text, file) => {
+        const definition = parseDefinition(text, file);
         const client = await stores.curated.pool.connect();
         try {
-          return await applyDefinition(client, definition, file);
+          const outcome = await applyDefinition(client, definition, file);
+          return { name: definition.product.name, version: definition.product.version, outcome };
         } finally {
           client.release();
         }
       },
       log,
-      etlMetrics,
+      (file) => etlMetrics.definitionErrors.inc({ file }),
     );
     await folder.start(config.RESCAN_MS);
     shutdown.add('definitions', () => folder.stop());
