@@ -12,7 +12,7 @@ const plantmeshWorkloads = (objects: Manifest[]) =>
   objects.filter(
     (o) =>
       ['Deployment', 'StatefulSet', 'Job'].includes(o.kind) &&
-      ['events-reader', 'sensors-reader', 'amqp-writer', 'migrations'].includes(component(o)),
+      ['events-reader', 'sensors-reader', 'amqp-writer', 'etl-curated', 'migrations'].includes(component(o)),
   );
 const envOf = (o: Manifest) =>
   Object.fromEntries(

@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +31,7 @@ import { sbom } from '../../scripts/sbom.js';
 
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
-const packages = ['mqtt-reader', 'amqp-writer', 'cli'];
+const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'cli'];
 const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman', '@aws-cdk'];
 
 interface EnvVar {
@@ -62,6 +72,34 @@ function resolveEnv(env: EnvVar[], secrets: Record<string, Record<string, string
     resolved[variable.name] = value.replace(/\$\(([A-Z0-9_]+)\)/g, (whole, name: string) => resolved[name] ?? whole);
   }
   return resolved;
+}
+
+/**
+ * A ConfigMap volume as the kubelet writes it: the files in a folder of their own, `..data` a symlink to
+ * that folder and each key a symlink through `..data`. An update writes a new folder and swaps `..data`
+ * in one rename, as the kubelet does for a mounted folder (never for a subPath file).
+ */
+class ConfigMapVolume {
+  private version = 0;
+  /** What the volume holds now. */
+  data: Record<string, string> = {};
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  write(data: Record<string, string>): void {
+    this.version += 1;
+    const folder = `..${this.version}`;
+    mkdirSync(join(this.dir, folder));
+    for (const [key, text] of Object.entries(data)) writeFileSync(join(this.dir, folder, key), text);
+    symlinkSync(folder, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    for (const key of Object.keys(data)) {
+      if (!existsSync(join(this.dir, key))) symlinkSync(join('..data', key), join(this.dir, key));
+    }
+    this.data = data;
+  }
 }
 
 describe('images (pnpm deploy as in the Dockerfile) started with the chart wiring', () => {
@@ -149,13 +187,34 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     expect(validate({ ...writer, components: [{ type: 'library', version: '1' }] })).toBe(false);
   });
 
-  /** Runs a workload's container from the deploy output of its image, with its rendered command and env. */
-  function run(workload: Manifest, logName: string): { process: ManagedProcess; container: Manifest } {
+  /**
+   * Runs a workload's container from the deploy output of its image, with its rendered command and env,
+   * and its ConfigMap volumes written under its log name (paths in the env that point into a mount follow
+   * it there).
+   */
+  function run(
+    workload: Manifest,
+    logName: string,
+  ): { process: ManagedProcess; container: Manifest; volumes: Record<string, ConfigMapVolume> } {
     const container = workload.spec.template.spec.containers[0];
     const image = /plantmesh-([a-z-]+):/.exec(container.image)?.[1] as string;
     expect(packages).toContain(image);
     const [command, ...args] = container.command as string[];
     const env = resolveEnv(container.env, secrets, `${workload.metadata.name}-0`);
+    const volumes: Record<string, ConfigMapVolume> = {};
+    for (const mount of (container.volumeMounts ?? []) as Array<{ name: string; mountPath: string }>) {
+      const volume = workload.spec.template.spec.volumes.find((v: { name: string }) => v.name === mount.name);
+      if (!volume?.configMap) continue;
+      const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
+      expect(configMap, `${logName}: ConfigMap ${volume.configMap.name}`).toBeDefined();
+      const local = new ConfigMapVolume(join(out, 'volumes', logName, mount.name));
+      local.write(configMap?.data);
+      volumes[mount.name] = local;
+      for (const [name, value] of Object.entries(env)) {
+        if (value === mount.mountPath || value.startsWith(`${mount.mountPath}/`))
+          env[name] = local.dir + value.slice(mount.mountPath.length);
+      }
+    }
     const child = new ManagedProcess({
       command: command === 'node' ? process.execPath : (command as string),
       args,
@@ -164,7 +223,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
       logFile: join(out, `${logName}.log`),
     });
     child.start();
-    return { process: child, container };
+    return { process: child, container, volumes };
   }
 
   it('migrates the stores with the migrations Job as rendered', async () => {
@@ -182,6 +241,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     const workloads = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
     expect(workloads.map((w) => w.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
       'amqp-writer',
+      'etl-curated',
       'events-reader',
       'sensors-reader',
     ]);
@@ -205,11 +265,13 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     }
   });
 
-  it('moves an event end to end through the deployed reader and writer', async () => {
+  it('moves an event end to end through the deployed reader, writer and curated ETL', async () => {
     const pipeline = objects.filter(
       (o) =>
         ['Deployment', 'StatefulSet'].includes(o.kind) &&
-        ['events-reader', 'amqp-writer'].includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+        ['events-reader', 'amqp-writer', 'etl-curated'].includes(
+          o.metadata.labels?.['app.kubernetes.io/component'] ?? '',
+        ),
     );
     const processes: ManagedProcess[] = [];
     for (const workload of pipeline) {
@@ -227,19 +289,65 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     }
     try {
       const publisher = await mqtt.connectAsync(servers.mosquitto.url, { protocolVersion: 5 });
-      await publisher.publishAsync('plant1/caster/strand1/events/heat.started', JSON.stringify({ id: 'deployed-1' }), {
-        qos: 1,
-      });
+      // A heat as the shipped definition heats.yaml (mounted from the rendered ConfigMap) takes it.
+      const heat = {
+        id: 'deployed-1',
+        type: 'heat.finished',
+        heatId: 'H26-000001',
+        grade: 'S355',
+        castWeight_t: 180,
+        durationMin: 55,
+        occurredAt: '2026-11-30T06:00:00Z',
+      };
+      await publisher.publishAsync('plant1/caster/strand1/events/heat.finished', JSON.stringify(heat), { qos: 1 });
       await publisher.endAsync();
       const client = new pg.Client(servers.postgres.url);
       await client.connect();
-      await waitFor(
-        'the event stored',
-        async () => (await client.query(`select 1 from raw.events where id = 'deployed-1'`)).rowCount === 1,
-      );
-      await client.end();
+      try {
+        await waitFor(
+          'the event stored',
+          async () => (await client.query(`select 1 from raw.events where id = 'deployed-1'`)).rowCount === 1,
+        );
+        await waitFor(
+          'the event curated',
+          async () =>
+            (await client.query(`select 1 from curated.heats where heat_id = 'H26-000001' and cast_weight = 180000`))
+              .rowCount === 1,
+        );
+      } finally {
+        await client.end();
+      }
     } finally {
       for (const child of processes) expect(await child.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('applies an edited definitions ConfigMap in the running ETL, without a restart', async () => {
+    const workload = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'etl-curated',
+    ) as Manifest;
+    const { process: etl, container, volumes } = run(workload, 'etl-reload');
+    const port = (container.env as EnvVar[]).find((v) => v.name === 'OPS_PORT')?.value;
+    const client = new pg.Client(servers.postgres.url);
+    await client.connect();
+    try {
+      await waitFor(
+        'ready',
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+      );
+      const version = async () =>
+        (await client.query(`select version from curated.definitions where product = 'heats'`)).rows[0]?.version;
+      expect(await version()).toBe('1.0.0');
+      const pid = etl.pid;
+      const definitions = volumes.definitions as ConfigMapVolume;
+      const heats = definitions.data['heats.yaml'] as string;
+      definitions.write({ ...definitions.data, 'heats.yaml': heats.replace('version: 1.0.0', 'version: 1.1.0') });
+      await waitFor('heats 1.1.0 applied', async () => (await version()) === '1.1.0');
+      expect(etl.pid).toBe(pid);
+      expect(etl.alive).toBe(true);
+    } finally {
+      await client.end();
+      expect(await etl.stop('SIGTERM'), etl.tail()).toBe(0);
     }
   });
 });

@@ -8,6 +8,8 @@ and one template file that calls this with:
   values     its block of .Values.services
   env        its own environment, as a YAML list
   kind       Deployment (default), or StatefulSet for a service that needs a stable identity
+  volumes    optional: its own volumes, as a YAML list
+  volumeMounts  optional: their mounts in its container, as a YAML list
 */}}
 {{- define "plantmesh.service" -}}
 {{- $root := .root -}}
@@ -107,10 +109,16 @@ spec:
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
             {{- include "plantmesh.caVolumeMount" $root | nindent 12 }}
+            {{- with .volumeMounts }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir: { sizeLimit: 64Mi }
         {{- include "plantmesh.caVolume" $root | nindent 8 }}
+        {{- with .volumes }}
+        {{- . | nindent 8 }}
+        {{- end }}
       {{- with $root.Values.common.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
