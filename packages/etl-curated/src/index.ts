@@ -20,7 +20,14 @@ export { ajv, pointerPath } from './json-schema.js';
 export { compileMapping, type Mapped, type MappingError } from './mapping.js';
 export { createEtlMetrics, type EtlMetrics } from './metrics.js';
 export { CuratedProduct, curatedStage, type RawEvent, type Refined } from './product.js';
-export { type ApplyOutcome, applyDefinition, IncompatibleDefinitionError } from './registry.js';
+export {
+  type ApplyOutcome,
+  applyDefinition,
+  canonical,
+  compareVersions,
+  IncompatibleDefinitionError,
+  versionParts,
+} from './registry.js';
 export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';
 export { addColumnDdl, provenanceColumns, tableDdl } from './table.js';

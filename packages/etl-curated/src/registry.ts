@@ -17,7 +17,7 @@ export class IncompatibleDefinitionError extends Error {
 export type ApplyOutcome = 'created' | 'evolved' | 'unchanged';
 
 /** JSON with object keys sorted, so that a definition read back from jsonb compares equal to its file's. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, item) =>
     item && typeof item === 'object' && !Array.isArray(item)
       ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -25,9 +25,9 @@ function canonical(value: unknown): string {
   );
 }
 
-const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
+export const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
 
-function compareVersions(a: string, b: string): number {
+export function compareVersions(a: string, b: string): number {
   const [x, y] = [versionParts(a), versionParts(b)];
   for (let i = 0; i < 3; i += 1) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
   return 0;

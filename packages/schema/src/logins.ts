@@ -18,6 +18,11 @@ export const serviceLogins = {
     role: 'plantmesh_etl_curated',
     grants: { raw: 'plantmesh_raw_refiner', curated: 'plantmesh_curated_owner' },
   },
+  // Reads the curated and metrics stores; owns the KPI tables it derives.
+  'etl-business': {
+    role: 'plantmesh_etl_business',
+    grants: { curated: 'plantmesh_reader', metrics: 'plantmesh_reader', business: 'plantmesh_business_owner' },
+  },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 
 export type ServiceName = keyof typeof serviceLogins;

@@ -1,0 +1,24 @@
+export { businessEnv, shippedKpis } from './config.js';
+export {
+  type KpiColumn,
+  type KpiDefinition,
+  loadKpiDefinition,
+  positionalSql,
+  readKpiDefinition,
+  type WindowKind,
+  windowColumns,
+} from './definition.js';
+export { CompiledKpi, type KpiWindow } from './kpi.js';
+export { createKpiMetrics, type KpiMetrics } from './metrics.js';
+export { applyKpi, curatedRegistry, registryProblems } from './registry.js';
+export { entityKeysSql, pathToEntity } from './relationships.js';
+export { addKpiColumnDdl, kpiTableDdl, windowColumnsOf } from './table.js';
+export {
+  type BusinessStores,
+  KpiCache,
+  type MarkResult,
+  markWindows,
+  type RecomputeResult,
+  recomputeWindows,
+} from './windows.js';
+export { KpiWorker, type KpiWorkerOptions } from './worker.js';

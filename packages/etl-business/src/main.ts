@@ -1,0 +1,65 @@
+import { Postgres, runService } from '@plantmesh/core';
+import { DefinitionError, DefinitionsFolder } from '@plantmesh/etl-curated';
+import { storeUrls } from '@plantmesh/schema';
+import { businessEnv } from './config.js';
+import { readKpiDefinition } from './definition.js';
+import { createKpiMetrics } from './metrics.js';
+import { applyKpi, curatedRegistry, registryProblems } from './registry.js';
+import { KpiWorker } from './worker.js';
+
+await runService(
+  { name: 'etl-business', packageJson: new URL('../package.json', import.meta.url), env: businessEnv },
+  async ({ config, log, metrics, readiness, shutdown }) => {
+    const urls = storeUrls(config, ['curated', 'business']);
+    const connect = async (store: 'curated' | 'business') => {
+      const postgres = new Postgres({
+        url: urls[store],
+        log,
+        metrics,
+        target: `postgres-${store}`,
+        applicationName: 'etl-business',
+      });
+      await postgres.start();
+      readiness.register(`postgres-${store}`, () => postgres.ready);
+      shutdown.add(`postgres-${store}`, () => postgres.close());
+      return postgres;
+    };
+    const stores = { curated: await connect('curated'), business: await connect('business') };
+    await stores.curated.waitForTables(['curated.definitions', 'curated.changes'], shutdown.signal);
+    await stores.business.waitForTables(['business.kpi_definitions', 'business.dirty_windows'], shutdown.signal);
+
+    const kpiMetrics = createKpiMetrics(metrics);
+    const folder = new DefinitionsFolder(
+      config.KPI_DEFINITIONS_DIR,
+      async (text, file) => {
+        const { value: definition, at } = readKpiDefinition(text, file);
+        const registry = await curatedRegistry(stores.curated.pool);
+        const problems = registryProblems(definition, registry, at);
+        if (problems.length > 0) throw new DefinitionError(problems);
+        const entityKey = definition.window.entity ? registry.get(definition.window.entity)?.key[0] : undefined;
+        const client = await stores.business.pool.connect();
+        try {
+          const outcome = await applyKpi(client, definition, entityKey, file);
+          return { name: definition.kpi.name, version: definition.kpi.version, outcome };
+        } finally {
+          client.release();
+        }
+      },
+      log,
+      (file) => kpiMetrics.definitionErrors.inc({ file }),
+    );
+    await folder.start(config.RESCAN_MS);
+    shutdown.add('definitions', () => folder.stop());
+
+    const worker = new KpiWorker(stores, {
+      changesPerBatch: config.CHANGES_PER_BATCH,
+      windowsPerBatch: config.WINDOWS_PER_BATCH,
+      pollMs: config.POLL_MS,
+      log,
+      metrics: kpiMetrics,
+    });
+    worker.start();
+    shutdown.add('worker', () => worker.stop());
+    log.info({ definitions: config.KPI_DEFINITIONS_DIR }, 'computing KPIs');
+  },
+);

@@ -1,0 +1,205 @@
+import type { Postgres } from '@plantmesh/core';
+import type { CuratedDefinition } from '@plantmesh/etl-curated';
+import type pg from 'pg';
+import type { KpiDefinition } from './definition.js';
+import { CompiledKpi, type KpiWindow } from './kpi.js';
+import { curatedRegistry } from './registry.js';
+
+/** The stores the business ETL works on: it reads curated (and metrics through it) and writes business. */
+export interface BusinessStores {
+  curated: Postgres;
+  business: Postgres;
+}
+
+const markLock = 0x706d_6d6b; // "pmmk": the marking of one KPI
+const windowLock = 0x706d_7763; // "pmwc": the recompute of one window
+
+/**
+ * Runs each KPI with the version the registry holds, compiled against the curated registry as it is
+ * now; recompiled when either changes.
+ */
+export class KpiCache {
+  private readonly kpis = new Map<string, CompiledKpi>();
+  private registry: Map<string, CuratedDefinition> | undefined;
+
+  constructor(private readonly curated: pg.Pool) {}
+
+  async get(business: pg.ClientBase, name: string, version: string): Promise<CompiledKpi> {
+    const held = this.kpis.get(name);
+    if (held?.version === version) return held;
+    const { rows } = await business.query<{ definition: KpiDefinition }>(
+      'select definition from business.kpi_definitions where kpi = $1',
+      [name],
+    );
+    this.registry = await curatedRegistry(this.curated);
+    const kpi = new CompiledKpi(rows[0]?.definition as KpiDefinition, this.registry);
+    this.kpis.set(name, kpi);
+    return kpi;
+  }
+}
+
+export interface MarkResult {
+  busy: boolean;
+  changes: number;
+  windows: number;
+  more: boolean;
+}
+
+/**
+ * Reads the next curated changes of a KPI's inputs and marks the windows they touched (where each
+ * changed row is and, if a correction moved it, was), with the watermark in the same transaction:
+ * every change is marked once. Changes are read below the curated store's commit frontier, in
+ * (txid, seq) order, as the curated ETL reads raw events (docs/adr/0009-etl-delivery.md).
+ */
+export async function markWindows(
+  stores: BusinessStores,
+  kpis: KpiCache,
+  name: string,
+  limit: number,
+): Promise<MarkResult> {
+  return stores.business.transaction(async (client) => {
+    const idle: MarkResult = { busy: false, changes: 0, windows: 0, more: false };
+    const { rows: lock } = await client.query<{ taken: boolean }>(
+      'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
+      [markLock, name],
+    );
+    if (!lock[0]?.taken) return { ...idle, busy: true };
+    const { rows: marks } = await client.query<{ version: string; txid: string; seq: string }>(
+      `select d.version, w.txid::text as txid, w.seq::text as seq
+       from business.kpi_definitions d join business.watermarks w using (kpi) where kpi = $1`,
+      [name],
+    );
+    const mark = marks[0];
+    if (!mark) return idle;
+    const kpi = await kpis.get(client, name, mark.version);
+    const { rows: frontierRows } = await stores.curated.pool.query<{ frontier: string }>(
+      'select pg_snapshot_xmin(pg_current_snapshot())::text as frontier',
+    );
+    const frontier = frontierRows[0]?.frontier as string;
+    const { rows: changes } = await stores.curated.pool.query<{
+      txid: string;
+      seq: string;
+      product: string;
+      keys: unknown[];
+      times: Date[];
+    }>(
+      // Ordered by the columns, not by the text aliases of the select list.
+      `select c.txid::text as txid, c.seq::text as seq, c.product, c.keys,
+         array(select t from unnest(c.event_times || c.previous_times) as t where t is not null) as times
+       from curated.changes as c
+       where (c.txid, c.seq) > ($1::xid8, $2::bigint) and c.txid < $3::xid8 and c.product = any($4::text[])
+       order by c.txid, c.seq limit $5`,
+      [mark.txid, mark.seq, frontier, kpi.definition.inputs, limit],
+    );
+    let windows = 0;
+    if (kpi.definition.window.kind === 'entity') {
+      const entities = new Set<string>();
+      for (const change of changes) {
+        const sql = kpi.entityKeys.get(change.product);
+        if (!sql) continue;
+        const { rows } = await stores.curated.pool.query<{ entity: string }>(sql, [JSON.stringify(change.keys)]);
+        for (const row of rows) entities.add(row.entity);
+      }
+      const inserted = await client.query(
+        'insert into business.dirty_windows (kpi, entity) select $1, unnest($2::text[])',
+        [name, [...entities]],
+      );
+      windows = inserted.rowCount ?? 0;
+    } else if (changes.length > 0) {
+      const inserted = await client.query(
+        `insert into business.dirty_windows (kpi, window_start, window_end, label)
+         select distinct $1, w.window_start, w.window_end, w.label
+         from unnest($2::timestamptz[]) as t, business.time_window(t, $3, $4, $5::interval[], $6::text[]) as w`,
+        [name, changes.flatMap((change) => change.times), ...kpi.timeWindow],
+      );
+      windows = inserted.rowCount ?? 0;
+    }
+    const last = changes.at(-1);
+    const more = changes.length === limit && last !== undefined;
+    const [txid, seq] = more ? [last.txid, last.seq] : [frontier, '0'];
+    const moved = await client.query(
+      `update business.watermarks set txid = $2::xid8, seq = $3::bigint, changes = changes + $4, updated_at = now()
+       where kpi = $1 and txid = $5::xid8 and seq = $6::bigint and ($2::xid8, $3::bigint) > (txid, seq)`,
+      [name, txid, seq, changes.length, mark.txid, mark.seq],
+    );
+    if (moved.rowCount === 0 && changes.length > 0) {
+      throw new Error(`watermark of KPI ${name} moved by another worker during a batch; retrying`);
+    }
+    return { busy: false, changes: changes.length, windows, more };
+  });
+}
+
+export interface RecomputeResult {
+  windows: number;
+  rows: number;
+  more: boolean;
+}
+
+/**
+ * Recomputes the windows marked for a KPI: claims marks (skipping those another worker holds), and per
+ * window (one worker at a time) runs the KPI's query read-only on the curated store and replaces the
+ * window's rows, then deletes the marks it took. A mark added meanwhile stays for the next round.
+ */
+export async function recomputeWindows(
+  stores: BusinessStores,
+  kpis: KpiCache,
+  name: string,
+  limit: number,
+): Promise<RecomputeResult> {
+  return stores.business.transaction(async (client) => {
+    const { rows: claimed } = await client.query<{
+      id: string;
+      start: Date | null;
+      end: Date | null;
+      label: string | null;
+      entity: string | null;
+      version: string;
+    }>(
+      `select w.id, w.window_start as start, w.window_end as "end", w.label, w.entity, d.version
+       from business.dirty_windows w join business.kpi_definitions d using (kpi)
+       where w.kpi = $1 order by w.id limit $2 for update of w skip locked`,
+      [name, limit],
+    );
+    if (claimed.length === 0) return { windows: 0, rows: 0, more: false };
+    const kpi = await kpis.get(client, name, (claimed[0] as { version: string }).version);
+    const byWindow = new Map<string, { window: KpiWindow; ids: string[] }>();
+    for (const { id, ...window } of claimed) {
+      const identity = window.entity ?? (window.start as Date).toISOString();
+      const held = byWindow.get(identity) ?? { window, ids: [] };
+      held.ids.push(id);
+      byWindow.set(identity, held);
+    }
+    const done: string[] = [];
+    let rows = 0;
+    for (const [identity, { window, ids }] of byWindow) {
+      const { rows: lock } = await client.query<{ taken: boolean }>(
+        'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
+        [windowLock, `${name}\n${identity}`],
+      );
+      if (!lock[0]?.taken) continue;
+      const computed = await readOnly(stores.curated.pool, kpi.query, kpi.queryParameters(window));
+      await client.query(kpi.deleteWindow, [window.entity ?? window.start]);
+      if (computed.length > 0) await client.query(kpi.insertRows, kpi.insertParameters(computed, window));
+      rows += computed.length;
+      done.push(...ids);
+    }
+    await client.query('delete from business.dirty_windows where id = any($1::bigint[])', [done]);
+    return { windows: byWindow.size, rows, more: claimed.length === limit };
+  });
+}
+
+/** A KPI's query in a read-only transaction: it may read anything the login may, and change nothing. */
+async function readOnly(pool: pg.Pool, sql: string, parameters: unknown[]): Promise<unknown[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin transaction read only');
+    const { rows } = await client.query(sql, parameters);
+    await client.query('commit');
+    return rows;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,278 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger, Postgres } from '@plantmesh/core';
+import {
+  applyDefinition,
+  type CuratedStores,
+  curateBatch,
+  loadDefinition,
+  ProductCache,
+  shippedDefinitions,
+} from '@plantmesh/etl-curated';
+import { migrate, stores, storeUrls } from '@plantmesh/schema';
+import { EventGenerator, type PlantEvent } from '@plantmesh/simulator';
+import { PostgresServer } from '@plantmesh/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyKpi,
+  type BusinessStores,
+  curatedRegistry,
+  KpiCache,
+  loadKpiDefinition,
+  markWindows,
+  recomputeWindows,
+  shippedKpis,
+} from '../src/index.js';
+
+const log = createLogger({ service: 'test', version: '0', level: 'silent' });
+const zone = 'Europe/Berlin';
+const start = Date.parse('2026-11-29T20:00:00Z');
+
+/** The plant's local date and time of an instant, as 'YYYY-MM-DD HH:MI'. */
+function local(time: number): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(time)
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** The local start of the shift an instant is in (early 06:00, late 14:00, night 22:00 to 06:00). */
+function shiftStart(time: number): string {
+  const [date, clock] = local(time).split(' ') as [string, string];
+  if (clock < '06:00') return `${local(time - 12 * 3_600_000).split(' ')[0]} 22:00`;
+  return `${date} ${clock < '14:00' ? '06:00' : clock < '22:00' ? '14:00' : '22:00'}`;
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+describe('KPIs per window from curated data (real PostgreSQL)', () => {
+  let server: PostgresServer;
+  let admin: pg.Pool;
+  let curated: CuratedStores;
+  let business: BusinessStores;
+  const events: PlantEvent[] = [];
+  const products = new ProductCache();
+  let kpis: KpiCache;
+
+  const storeRaw = async (batch: PlantEvent[]) => {
+    await admin.query(
+      `insert into raw.events (id, id_type, topic, source, received_at, payload)
+       select e -> 'payload' ->> 'id', 'string', e ->> 'topic', 'events', now(), e -> 'payload'
+       from jsonb_array_elements($1::jsonb) as e`,
+      [JSON.stringify(batch)],
+    );
+  };
+
+  /** Runs the curated ETL, then the business ETL, until neither has anything left to do. */
+  const settle = async () => {
+    for (const name of ['heats', 'slabs', 'plates', 'quench_results']) {
+      while ((await curateBatch(curated, products, name, 500)).more);
+    }
+    const names = (await admin.query<{ kpi: string }>('select kpi from business.kpi_definitions')).rows;
+    for (const { kpi } of names) {
+      while ((await markWindows(business, kpis, kpi, 20)).more);
+      while ((await recomputeWindows(business, kpis, kpi, 100)).more);
+    }
+  };
+
+  const computedAt = async (table: string, identity: string) =>
+    new Map(
+      (
+        await admin.query<{ identity: string; computed: Date }>(
+          `select ${identity} as identity, _computed_at as computed from business.${table}`,
+        )
+      ).rows.map((row) => [row.identity, row.computed.getTime()]),
+    );
+
+  beforeAll(async () => {
+    server = await (await PostgresServer.create()).start();
+    await migrate(storeUrls({ DATABASE_URL: server.url }, stores), log);
+    admin = new pg.Pool({ connectionString: server.url, max: 4 });
+    admin.on('error', () => {});
+    const connect = async () => {
+      const postgres = new Postgres({ url: server.url, log, applicationName: 'test' });
+      await postgres.start();
+      return postgres;
+    };
+    curated = { raw: await connect(), curated: await connect() };
+    business = { curated: curated.curated, business: await connect() };
+    kpis = new KpiCache(curated.curated.pool);
+    const client = await admin.connect();
+    try {
+      for (const file of readdirSync(shippedDefinitions)) {
+        await applyDefinition(client, loadDefinition(join(shippedDefinitions, file)));
+      }
+      const registry = await curatedRegistry(client);
+      for (const file of readdirSync(shippedKpis)) {
+        const definition = loadKpiDefinition(join(shippedKpis, file));
+        const entity = definition.window.entity ? registry.get(definition.window.entity)?.key[0] : undefined;
+        await applyKpi(client, definition, entity);
+      }
+    } finally {
+      client.release();
+    }
+    // A day of the simulated plant, an event a minute, from 21:00 local time.
+    const generator = new EventGenerator(42);
+    for (let minute = 0; minute < 1_440; minute += 1) events.push(generator.next(start + minute * 60_000));
+    await storeRaw(events);
+    await settle();
+  });
+
+  afterAll(async () => {
+    await curated?.raw.close();
+    await curated?.curated.close();
+    await business?.business.close();
+    await admin?.end();
+    await server?.destroy();
+  });
+
+  /** Quench results per shift as the events say: produced, good, rework (the latest result per plate). */
+  const expectedQuality = (all: PlantEvent[]) => {
+    const latest = new Map<string, PlantEvent['payload']>();
+    for (const { payload } of all.filter((event) => event.payload.type === 'quench.result')) {
+      const held = latest.get(payload.plateId as string);
+      if (!held || held.occurredAt <= payload.occurredAt) latest.set(payload.plateId as string, payload);
+    }
+    const shifts = new Map<string, { produced: number; good: number; rework: number }>();
+    for (const payload of latest.values()) {
+      const shift = shiftStart(Date.parse(payload.occurredAt));
+      const counts = shifts.get(shift) ?? { produced: 0, good: 0, rework: 0 };
+      counts.produced += 1;
+      if (payload.result === 'ok') counts.good += 1;
+      else counts.rework += 1;
+      shifts.set(shift, counts);
+    }
+    return [...shifts.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([shift, counts]) => ({ shift, ...counts, quality_ratio: round(counts.good / counts.produced, 6) }));
+  };
+
+  const quality = async () =>
+    (
+      await admin.query(
+        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, produced, good, rework,
+           quality_ratio::float8 as quality_ratio
+         from business.quench_quality_per_shift order by window_start`,
+      )
+    ).rows;
+
+  it('computes tonnage cast per strand and shift as the events add up', async () => {
+    const expected = new Map<string, { heats: number; tonnage: number }>();
+    for (const { topic, payload } of events.filter((event) => event.payload.type === 'heat.finished')) {
+      const key = `${shiftStart(Date.parse(payload.occurredAt))} ${topic.split('/')[2]}`;
+      const sum = expected.get(key) ?? { heats: 0, tonnage: 0 };
+      sum.heats += 1;
+      sum.tonnage += payload.castWeight_t as number;
+      expected.set(key, sum);
+    }
+    const { rows } = await admin.query(
+      `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') || ' ' || strand as key, shift, heats,
+         tonnage::float8 as tonnage
+       from business.tonnage_cast_per_shift order by 1`,
+    );
+    expect(rows.length).toBeGreaterThan(2);
+    expect(rows.map((row) => [row.key, row.heats, round(row.tonnage, 3)])).toEqual(
+      [...expected.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, sum]) => [key, sum.heats, round(sum.tonnage, 3)]),
+    );
+    expect(new Set(rows.map((row) => row.shift))).toEqual(new Set(['early', 'late', 'night']));
+  });
+
+  it('computes the quality ratio per shift and the yield per heat', async () => {
+    expect((await quality()).length).toBeGreaterThan(2);
+    expect(await quality()).toEqual(expectedQuality(events));
+    // Yield: good plate tonnes (thickness x width x length x 7.85 t/m3, quench ok) over the steel cast.
+    const plates = new Map(
+      events
+        .filter((event) => event.payload.type === 'plate.ready_for_quenching')
+        .map(({ payload }) => [payload.plateId as string, payload]),
+    );
+    const good = new Set(
+      events
+        .filter((event) => event.payload.type === 'quench.result' && event.payload.result === 'ok')
+        .map((event) => event.payload.plateId as string),
+    );
+    const heats = events.filter((event) => event.payload.type === 'heat.finished').map((event) => event.payload);
+    const expected = heats
+      .map((heat) => {
+        const tonnes = [...plates.values()]
+          .filter((plate) => plate.heatId === heat.heatId && good.has(plate.plateId as string))
+          .reduce(
+            (sum, plate) =>
+              sum +
+              ((plate.thickness_mm as number) / 1000) *
+                ((plate.width_mm as number) / 1000) *
+                ((plate.length_mm as number) / 1000) *
+                7.85,
+            0,
+          );
+        return [heat.heatId, round(tonnes / (heat.castWeight_t as number), 4)];
+      })
+      .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1));
+    const { rows } = await admin.query(
+      'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
+    );
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.some((row) => row.yield > 0.3)).toBe(true);
+    expect(rows.map((row) => [row.heat_id, round(row.yield, 4)])).toEqual(expected);
+  });
+
+  it('recomputes exactly the windows a late correction touched, where the row was and where it is', async () => {
+    const before = {
+      quality: await computedAt('quench_quality_per_shift', 'window_start::text'),
+      yield: await computedAt('heat_yield', 'heat_id'),
+      tonnage: await computedAt('tonnage_cast_per_shift', 'window_start::text || strand'),
+    };
+    // Hours later, the lab corrects a plate quenched in the first night shift: it was quenched at 06:10,
+    // in the early shift, and its hardness is out of range.
+    const original = events.find(
+      (event) =>
+        event.payload.type === 'quench.result' && shiftStart(Date.parse(event.payload.occurredAt)).endsWith('22:00'),
+    ) as PlantEvent;
+    const corrected: PlantEvent = {
+      topic: original.topic,
+      payload: {
+        ...original.payload,
+        id: 'lab-correction-1',
+        result: original.payload.result === 'ok' ? 'rework' : 'ok',
+        occurredAt: new Date(Date.parse('2026-11-30T05:10:00Z')).toISOString(),
+      },
+    };
+    await storeRaw([corrected]);
+    await settle();
+
+    const after = {
+      quality: await computedAt('quench_quality_per_shift', 'window_start::text'),
+      yield: await computedAt('heat_yield', 'heat_id'),
+      tonnage: await computedAt('tonnage_cast_per_shift', 'window_start::text || strand'),
+    };
+    const changed = (a: Map<string, number>, b: Map<string, number>) =>
+      [...b.keys()].filter((key) => a.get(key) !== b.get(key)).sort();
+    const oldShift = shiftStart(Date.parse(original.payload.occurredAt));
+    const newShift = shiftStart(Date.parse(corrected.payload.occurredAt));
+    expect(oldShift).not.toBe(newShift);
+    const recomputedShifts = (
+      await admin.query(
+        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift
+         from business.quench_quality_per_shift where window_start::text = any($1) order by 1`,
+        [changed(before.quality, after.quality)],
+      )
+    ).rows.map((row) => row.shift);
+    expect(recomputedShifts).toEqual([oldShift, newShift].sort());
+    expect(changed(before.yield, after.yield)).toEqual([original.payload.heatId]);
+    expect(changed(before.tonnage, after.tonnage)).toEqual([]);
+    expect(await quality()).toEqual(expectedQuality([...events, corrected]));
+  });
+});

@@ -1,0 +1,77 @@
+-- business: the registry of KPI definitions, how far each has read the curated change log, and the KPI
+-- windows waiting to be recomputed (docs/adr/0010-business-etl.md).
+set local role plantmesh_business_owner;
+
+create table business.kpi_definitions (
+  kpi          text        primary key,
+  version      text        not null,
+  table_name   text        not null unique,
+  domain       text        not null,
+  owner        text        not null,
+  description  text        not null,
+  -- Lineage: the curated products this KPI is computed from.
+  inputs       text[]      not null,
+  definition   jsonb       not null,
+  file         text,
+  applied_at   timestamptz not null default now()
+);
+
+create table business.kpi_definition_versions (
+  kpi         text        not null,
+  version     text        not null,
+  definition  jsonb       not null,
+  applied_at  timestamptz not null default now(),
+  primary key (kpi, version)
+);
+
+-- The position in curated.changes up to which a KPI has marked the windows its inputs touched.
+create table business.watermarks (
+  kpi         text        primary key references business.kpi_definitions (kpi) on delete cascade,
+  txid        xid8        not null default '0',
+  seq         bigint      not null default 0,
+  changes     bigint      not null default 0,
+  updated_at  timestamptz not null default now()
+);
+
+-- Windows to recompute: appended by the marking, deleted by the recompute that took them. A window
+-- marked again while it is recomputed keeps its new mark and is recomputed once more.
+create table business.dirty_windows (
+  id            bigint      generated always as identity primary key,
+  kpi           text        not null references business.kpi_definitions (kpi) on delete cascade,
+  window_start  timestamptz,
+  window_end    timestamptz,
+  -- A shift's name, for shift windows.
+  label         text,
+  -- The entity's key, for per-entity windows.
+  entity        text,
+  marked_at     timestamptz not null default now()
+);
+create index dirty_windows_kpi on business.dirty_windows (kpi, id);
+
+-- The window of a time: an hour or a day of the plant's time zone, or a shift of its calendar (shift
+-- start times as intervals after local midnight, in order; a shift ends where the next one starts).
+create function business.time_window(t timestamptz, kind text, zone text, shift_starts interval[], shift_names text[])
+returns table (window_start timestamptz, window_end timestamptz, label text)
+language sql stable parallel safe as $$
+  select date_trunc('hour', t at time zone zone) at time zone zone,
+         (date_trunc('hour', t at time zone zone) + interval '1 hour') at time zone zone, null::text
+  where kind = 'hour'
+  union all
+  select date_trunc('day', t at time zone zone) at time zone zone,
+         (date_trunc('day', t at time zone zone) + interval '1 day') at time zone zone, null::text
+  where kind = 'day'
+  union all
+  select shift.local_start at time zone zone, shift.local_end at time zone zone, shift.name
+  from (
+    select day + shift_starts[i] as local_start,
+           lead(day + shift_starts[i]) over (order by day + shift_starts[i]) as local_end,
+           shift_names[i] as name
+    from generate_series(date_trunc('day', t at time zone zone) - interval '1 day',
+                         date_trunc('day', t at time zone zone) + interval '1 day', interval '1 day') as day,
+         generate_subscripts(shift_starts, 1) as i
+  ) as shift
+  where kind = 'shift' and shift.local_start <= t at time zone zone and shift.local_end > t at time zone zone
+$$;
+
+reset role;
+
