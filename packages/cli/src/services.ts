@@ -73,6 +73,12 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
       env: { DATABASE_URL: endpoints.serviceDatabaseUrls['etl-curated'] },
     },
     {
+      name: 'etl-business',
+      entry: 'packages/etl-business/src/main.ts',
+      // The shipped KPI definitions; edit or add files there and they apply live.
+      env: { DATABASE_URL: endpoints.serviceDatabaseUrls['etl-business'] },
+    },
+    {
       name: 'simulator',
       entry: 'packages/simulator/src/main.ts',
       args: [

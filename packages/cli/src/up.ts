@@ -217,6 +217,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     print(`  server logs    ${dir}/<server>/<server>.log; service logs ${logDir}`);
     print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
     print(`Curated tables fill as the plant reports: psql "${postgres.url}" -c 'select * from curated.plates limit 5'`);
+    print(`KPIs per shift follow: psql "${postgres.url}" -c 'select * from business.quench_quality_per_shift'`);
     print('Press Ctrl-C to stop.');
     return { endpoints, stop };
   } catch (error) {

@@ -79,6 +79,12 @@ describe('plantmesh up', () => {
       `select distinct usename from pg_stat_activity where application_name = 'etl-curated'`,
     );
     expect(etl.rows).toEqual([{ usename: 'plantmesh_etl_curated' }]);
+    // And the business ETL computes the shipped KPIs from them, as itself.
+    await waitFor('KPI rows', async () => Number(await count('select count(*) as n from business.heat_yield')) > 0);
+    const kpis = await client.query(
+      `select distinct usename from pg_stat_activity where application_name = 'etl-business'`,
+    );
+    expect(kpis.rows).toEqual([{ usename: 'plantmesh_etl_business' }]);
     await client.end();
     expect(output.join('\n')).toMatch(/amqp-writer logs in as postgres:\/\/plantmesh_amqp_writer:[\w-]+@/);
     expect(output.join('\n')).toMatch(/user plantmesh-reader password [\w-]+ \(reads #\)/);
@@ -93,7 +99,7 @@ describe('plantmesh up', () => {
       'each service connected to RabbitMQ as its own user',
       async () => (await brokerUsers()) === 'plantmesh-amqp-writer plantmesh-events-reader plantmesh-sensors-reader',
     );
-    for (const name of ['amqp-writer', 'events-reader', 'sensors-reader', 'etl-curated']) {
+    for (const name of ['amqp-writer', 'events-reader', 'sensors-reader', 'etl-curated', 'etl-business']) {
       expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
     }
     const management = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/overview`, {
@@ -106,10 +112,10 @@ describe('plantmesh up', () => {
       const body = (await (await fetch(`${prometheus}/api/v1/query?query=up`)).json()) as {
         data: { result: Array<{ value: [number, string] }> };
       };
-      return body.data.result.length >= 5 && body.data.result.every((r) => r.value[1] === '1');
+      return body.data.result.length >= 6 && body.data.result.every((r) => r.value[1] === '1');
     });
     const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
-    expect(rules.data.groups).toHaveLength(2);
+    expect(rules.data.groups).toHaveLength(3);
 
     platform.signal('SIGINT');
     expect(await platform.waitExit(60_000)).toBe(0);
