@@ -24,37 +24,10 @@ import {
   recomputeWindows,
   shippedKpis,
 } from '../src/index.js';
+import { expectedQuality, expectedTonnage, expectedYield, round, shiftStart, zone } from './expected.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
-const zone = 'Europe/Berlin';
 const start = Date.parse('2026-11-29T20:00:00Z');
-
-/** The plant's local date and time of an instant, as 'YYYY-MM-DD HH:MI'. */
-function local(time: number): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    })
-      .formatToParts(time)
-      .map((part) => [part.type, part.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
-}
-
-/** The local start of the shift an instant is in (early 06:00, late 14:00, night 22:00 to 06:00). */
-function shiftStart(time: number): string {
-  const [date, clock] = local(time).split(' ') as [string, string];
-  if (clock < '06:00') return `${local(time - 12 * 3_600_000).split(' ')[0]} 22:00`;
-  return `${date} ${clock < '14:00' ? '06:00' : clock < '22:00' ? '14:00' : '22:00'}`;
-}
-
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 describe('KPIs per window from curated data (real PostgreSQL)', () => {
   let server: PostgresServer;
@@ -137,27 +110,6 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     await server?.destroy();
   });
 
-  /** Quench results per shift as the events say: produced, good, rework (the latest result per plate). */
-  const expectedQuality = (all: PlantEvent[]) => {
-    const latest = new Map<string, PlantEvent['payload']>();
-    for (const { payload } of all.filter((event) => event.payload.type === 'quench.result')) {
-      const held = latest.get(payload.plateId as string);
-      if (!held || held.occurredAt <= payload.occurredAt) latest.set(payload.plateId as string, payload);
-    }
-    const shifts = new Map<string, { produced: number; good: number; rework: number }>();
-    for (const payload of latest.values()) {
-      const shift = shiftStart(Date.parse(payload.occurredAt));
-      const counts = shifts.get(shift) ?? { produced: 0, good: 0, rework: 0 };
-      counts.produced += 1;
-      if (payload.result === 'ok') counts.good += 1;
-      else counts.rework += 1;
-      shifts.set(shift, counts);
-    }
-    return [...shifts.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([shift, counts]) => ({ shift, ...counts, quality_ratio: round(counts.good / counts.produced, 6) }));
-  };
-
   const quality = async () =>
     (
       await admin.query(
@@ -168,65 +120,25 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     ).rows;
 
   it('computes tonnage cast per strand and shift as the events add up', async () => {
-    const expected = new Map<string, { heats: number; tonnage: number }>();
-    for (const { topic, payload } of events.filter((event) => event.payload.type === 'heat.finished')) {
-      const key = `${shiftStart(Date.parse(payload.occurredAt))} ${topic.split('/')[2]}`;
-      const sum = expected.get(key) ?? { heats: 0, tonnage: 0 };
-      sum.heats += 1;
-      sum.tonnage += payload.castWeight_t as number;
-      expected.set(key, sum);
-    }
     const { rows } = await admin.query(
       `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') || ' ' || strand as key, shift, heats,
          tonnage::float8 as tonnage
        from business.tonnage_cast_per_shift order by 1`,
     );
     expect(rows.length).toBeGreaterThan(2);
-    expect(rows.map((row) => [row.key, row.heats, round(row.tonnage, 3)])).toEqual(
-      [...expected.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([key, sum]) => [key, sum.heats, round(sum.tonnage, 3)]),
-    );
+    expect(rows.map((row) => [row.key, row.heats, round(row.tonnage, 3)])).toEqual(expectedTonnage(events));
     expect(new Set(rows.map((row) => row.shift))).toEqual(new Set(['early', 'late', 'night']));
   });
 
   it('computes the quality ratio per shift and the yield per heat', async () => {
     expect((await quality()).length).toBeGreaterThan(2);
     expect(await quality()).toEqual(expectedQuality(events));
-    // Yield: good plate tonnes (thickness x width x length x 7.85 t/m3, quench ok) over the steel cast.
-    const plates = new Map(
-      events
-        .filter((event) => event.payload.type === 'plate.ready_for_quenching')
-        .map(({ payload }) => [payload.plateId as string, payload]),
-    );
-    const good = new Set(
-      events
-        .filter((event) => event.payload.type === 'quench.result' && event.payload.result === 'ok')
-        .map((event) => event.payload.plateId as string),
-    );
-    const heats = events.filter((event) => event.payload.type === 'heat.finished').map((event) => event.payload);
-    const expected = heats
-      .map((heat) => {
-        const tonnes = [...plates.values()]
-          .filter((plate) => plate.heatId === heat.heatId && good.has(plate.plateId as string))
-          .reduce(
-            (sum, plate) =>
-              sum +
-              ((plate.thickness_mm as number) / 1000) *
-                ((plate.width_mm as number) / 1000) *
-                ((plate.length_mm as number) / 1000) *
-                7.85,
-            0,
-          );
-        return [heat.heatId, round(tonnes / (heat.castWeight_t as number), 4)];
-      })
-      .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1));
     const { rows } = await admin.query(
       'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
     );
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.some((row) => row.yield > 0.3)).toBe(true);
-    expect(rows.map((row) => [row.heat_id, round(row.yield, 4)])).toEqual(expected);
+    expect(rows.map((row) => [row.heat_id, round(row.yield, 4)])).toEqual(expectedYield(events));
   });
 
   it('recomputes exactly the windows a late correction touched, where the row was and where it is', async () => {
@@ -274,5 +186,9 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     expect(changed(before.yield, after.yield)).toEqual([original.payload.heatId]);
     expect(changed(before.tonnage, after.tonnage)).toEqual([]);
     expect(await quality()).toEqual(expectedQuality([...events, corrected]));
+    const { rows } = await admin.query(
+      'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
+    );
+    expect(rows.map((row) => [row.heat_id, round(row.yield, 4)])).toEqual(expectedYield([...events, corrected]));
   });
 });

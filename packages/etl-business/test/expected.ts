@@ -1,0 +1,98 @@
+import type { PlantEvent } from '@plantmesh/simulator';
+
+/**
+ * The shipped KPIs computed independently of the ETL: in TypeScript, from the simulator's own record of
+ * the events it published (never from the same SQL).
+ */
+
+export const zone = 'Europe/Berlin';
+
+/** The plant's local date and time of an instant, as 'YYYY-MM-DD HH:MI'. */
+export function local(time: number): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(time)
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** The local start of the shift an instant is in (early 06:00, late 14:00, night 22:00 to 06:00). */
+export function shiftStart(time: number): string {
+  const [date, clock] = local(time).split(' ') as [string, string];
+  if (clock < '06:00') return `${local(time - 12 * 3_600_000).split(' ')[0]} 22:00`;
+  return `${date} ${clock < '14:00' ? '06:00' : clock < '22:00' ? '14:00' : '22:00'}`;
+}
+
+export const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** Quench results per shift as the events say: produced, good, rework (the latest result per plate). */
+export function expectedQuality(all: PlantEvent[]) {
+  const latest = new Map<string, PlantEvent['payload']>();
+  for (const { payload } of all.filter((event) => event.payload.type === 'quench.result')) {
+    const held = latest.get(payload.plateId as string);
+    if (!held || held.occurredAt <= payload.occurredAt) latest.set(payload.plateId as string, payload);
+  }
+  const shifts = new Map<string, { produced: number; good: number; rework: number }>();
+  for (const payload of latest.values()) {
+    const shift = shiftStart(Date.parse(payload.occurredAt));
+    const counts = shifts.get(shift) ?? { produced: 0, good: 0, rework: 0 };
+    counts.produced += 1;
+    if (payload.result === 'ok') counts.good += 1;
+    else counts.rework += 1;
+    shifts.set(shift, counts);
+  }
+  return [...shifts.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([shift, counts]) => ({ shift, ...counts, quality_ratio: round(counts.good / counts.produced, 6) }));
+}
+
+/** Heats and tonnes cast per shift and strand, keyed 'YYYY-MM-DD HH:MI strand' (the shift's local start). */
+export function expectedTonnage(all: PlantEvent[]): Array<[string, number, number]> {
+  const sums = new Map<string, { heats: number; tonnage: number }>();
+  for (const { topic, payload } of all.filter((event) => event.payload.type === 'heat.finished')) {
+    const key = `${shiftStart(Date.parse(payload.occurredAt))} ${topic.split('/')[2]}`;
+    const sum = sums.get(key) ?? { heats: 0, tonnage: 0 };
+    sum.heats += 1;
+    sum.tonnage += payload.castWeight_t as number;
+    sums.set(key, sum);
+  }
+  return [...sums.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, sum]) => [key, sum.heats, round(sum.tonnage, 3)]);
+}
+
+/**
+ * Yield per heat, to 4 digits: good plate tonnes (thickness x width x length x 7.85 t/m3 of each plate
+ * whose latest quench result is ok) over the steel cast.
+ */
+export function expectedYield(all: PlantEvent[]): Array<[string, number]> {
+  const plates = all.filter((event) => event.payload.type === 'plate.ready_for_quenching').map((e) => e.payload);
+  const results = new Map<string, PlantEvent['payload']>();
+  for (const { payload } of all.filter((event) => event.payload.type === 'quench.result')) {
+    const held = results.get(payload.plateId as string);
+    if (!held || held.occurredAt <= payload.occurredAt) results.set(payload.plateId as string, payload);
+  }
+  const tonnes = (plate: PlantEvent['payload']) =>
+    ((plate.thickness_mm as number) / 1000) *
+    ((plate.width_mm as number) / 1000) *
+    ((plate.length_mm as number) / 1000) *
+    7.85;
+  return all
+    .filter((event) => event.payload.type === 'heat.finished')
+    .map(({ payload: heat }) => {
+      const good = plates
+        .filter((plate) => plate.heatId === heat.heatId && results.get(plate.plateId as string)?.result === 'ok')
+        .reduce((sum, plate) => sum + tonnes(plate), 0);
+      return [heat.heatId as string, round(good / (heat.castWeight_t as number), 4)] as [string, number];
+    })
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+}
