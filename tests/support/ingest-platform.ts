@@ -35,6 +35,7 @@ const entries = {
   reader: join(root, 'packages/mqtt-reader/src/main.ts'),
   writer: join(root, 'packages/amqp-writer/src/main.ts'),
   etlCurated: join(root, 'packages/etl-curated/src/main.ts'),
+  etlBusiness: join(root, 'packages/etl-business/src/main.ts'),
   cli: join(root, 'packages/cli/src/main.ts'),
 };
 
@@ -54,8 +55,9 @@ export class IngestPlatform {
   private readonly pool: pg.Pool;
   /** The writer's own login (made by the migrations), as in production: never the administrator. */
   private readonly writerPassword = generatePassword();
-  /** The curated ETL's own login. */
+  /** The curated and business ETLs' own logins. */
   private readonly etlPassword = generatePassword();
+  private readonly businessPassword = generatePassword();
   /** Each service's own RabbitMQ user (made by the migrations), as in production. */
   private readonly brokerPasswords = Object.fromEntries(
     Object.keys(brokerUsers).map((service) => [service, generatePassword()]),
@@ -139,6 +141,7 @@ export class IngestPlatform {
       await migrate(storeUrls({ DATABASE_URL: this.postgres.url }, stores), silent, {
         'amqp-writer': this.writerPassword,
         'etl-curated': this.etlPassword,
+        'etl-business': this.businessPassword,
       });
     }
     if (parts.broker !== false) {
@@ -208,6 +211,12 @@ export class IngestPlatform {
   startCuratedEtl(env: Record<string, string> = {}, name = 'etl-curated'): Promise<ServiceHandle> {
     const database = serviceUrl(this.postgres.url, 'etl-curated', this.etlPassword);
     return this.service(name, entries.etlCurated, { DATABASE_URL: database, POLL_MS: '50', ...env });
+  }
+
+  /** A business ETL worker as its own login; KPI definitions from KPI_DEFINITIONS_DIR in `env`, else the shipped ones. */
+  startBusinessEtl(env: Record<string, string> = {}, name = 'etl-business'): Promise<ServiceHandle> {
+    const database = serviceUrl(this.postgres.url, 'etl-business', this.businessPassword);
+    return this.service(name, entries.etlBusiness, { DATABASE_URL: database, POLL_MS: '50', ...env });
   }
 
   private cliRuns = 0;

@@ -1,0 +1,138 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shippedKpis } from '@plantmesh/etl-business';
+import { EventGenerator, type PlantEvent } from '@plantmesh/simulator';
+import { waitFor } from '@plantmesh/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectedQuality,
+  expectedTonnage,
+  expectedYield,
+  round,
+  zone,
+} from '../../packages/etl-business/test/expected.js';
+import { useIngestPlatform } from '../support/use-ingest-platform.js';
+
+const start = Date.parse('2026-11-29T20:00:00Z');
+
+describe('the business ETL service (real processes, real PostgreSQL)', () => {
+  const platform = useIngestPlatform();
+  let kpis: string;
+  const events: PlantEvent[] = [];
+
+  const storeRaw = async (batch: PlantEvent[]) => {
+    await platform().query(
+      `insert into raw.events (id, id_type, topic, source, received_at, payload)
+       select e -> 'payload' ->> 'id', 'string', e ->> 'topic', 'events', now(), e -> 'payload'
+       from jsonb_array_elements($1::jsonb) as e`,
+      [JSON.stringify(batch)],
+    );
+  };
+  const tables = async () => ({
+    tonnage: (
+      await platform().query<{ key: string; heats: number; tonnage: number }>(
+        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') || ' ' || strand as key, heats,
+           tonnage::float8 as tonnage from business.tonnage_cast_per_shift order by 1`,
+      )
+    ).map((row) => [row.key, row.heats, round(row.tonnage, 3)]),
+    quality: await platform().query(
+      `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, produced, good, rework,
+         quality_ratio::float8 as quality_ratio from business.quench_quality_per_shift order by window_start`,
+    ),
+    yield: (
+      await platform().query<{ heat_id: string; yield: number }>(
+        'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
+      )
+    ).map((row) => [row.heat_id, round(row.yield, 4)]),
+  });
+  const expected = (all: PlantEvent[]) => ({
+    tonnage: expectedTonnage(all),
+    quality: expectedQuality(all),
+    yield: expectedYield(all),
+  });
+  /** Everything curated and every marked window recomputed. */
+  const settled = async () =>
+    (await platform().count('select count(*) as n from business.dirty_windows')) === 0 &&
+    (await platform().count(
+      `select count(*) as n from business.watermarks w, curated.changes c where (c.txid, c.seq) > (w.txid, w.seq)`,
+    )) === 0;
+
+  beforeAll(async () => {
+    kpis = mkdtempSync(join(tmpdir(), 'plantmesh-kpis-'));
+    cpSync(shippedKpis, kpis, { recursive: true });
+    const generator = new EventGenerator(11);
+    for (let minute = 0; minute < 1_440; minute += 1) events.push(generator.next(start + minute * 60_000));
+    await platform().startCuratedEtl({ BATCH_SIZE: '300' });
+  });
+
+  afterAll(() => {
+    rmSync(kpis, { recursive: true, force: true });
+  });
+
+  it('computes every window right with two replicas and kill -9 mid-round, as an independent computation', async () => {
+    let first = await platform().startBusinessEtl({ KPI_DEFINITIONS_DIR: kpis }, 'etl-business-1');
+    await platform().startBusinessEtl({ KPI_DEFINITIONS_DIR: kpis }, 'etl-business-2');
+    const third = Math.ceil(events.length / 3);
+    for (let part = 0; part < 3; part += 1) {
+      await storeRaw(events.slice(part * third, (part + 1) * third));
+      // Let the pipeline get busy with this part, then kill the first replica in the middle of it.
+      await waitFor(
+        'windows being recomputed',
+        async () =>
+          (await platform().count('select count(*) as n from business.dirty_windows')) > 0 || (await settled()),
+        20_000,
+      );
+      if (part < 2) {
+        await first.process.stop('SIGKILL');
+        first = await first.restart();
+      }
+    }
+    const want = expected(events);
+    await waitFor(
+      'every window computed',
+      async () => (await settled()) && JSON.stringify(await tables()) === JSON.stringify(want),
+      60_000,
+    ).catch(() => {});
+    expect(await tables()).toEqual(want);
+    expect(want.yield.length).toBeGreaterThan(10);
+  });
+
+  it('applies a changed KPI without a restart (recomputing its windows), refuses a broken one with file and line', async () => {
+    const file = join(kpis, 'quench-quality-per-shift.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('version: 1.0.0', 'version: 1.1.0')
+        .replace(
+          "count(*) filter (where result = 'rework')::int as rework,",
+          "count(*) filter (where result = 'rework')::int as rework,\n           max(quenched_at) as last_quenched_at,",
+        )
+        .replace(
+          '  - { name: quality_ratio,',
+          '  - { name: last_quenched_at, type: timestamptz }\n  - { name: quality_ratio,',
+        ),
+    );
+    const broken = join(kpis, 'heat-yield.yaml');
+    writeFileSync(
+      broken,
+      readFileSync(broken, 'utf8').replace(
+        'inputs: [heats, slabs, plates, quench_results]',
+        'inputs: [heats, slabs, plates, quench_results, coils]',
+      ),
+    );
+    await waitFor(
+      'every shift recomputed by 1.1.0',
+      async () => {
+        const rows = await platform().query<{ n: number }>(
+          `select count(*)::int as n from business.quench_quality_per_shift where _definition_version = '1.0.0' or last_quenched_at is null`,
+        );
+        return rows[0]?.n === 0 && (await settled());
+      },
+      30_000,
+    );
+    const log = platform().serviceLog('etl-business-2') + platform().serviceLog('etl-business-1');
+    expect(log).toMatch(/heat-yield\.yaml:\d+:\d+: no curated product \\"coils\\" is applied/);
+    expect(await tables()).toEqual(expected(events));
+  });
+});
