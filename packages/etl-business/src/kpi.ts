@@ -23,7 +23,7 @@ export class CompiledKpi {
   readonly entityKey: string | undefined;
   /** For entity windows: per input product, the SQL giving entity keys for its changed keys. */
   readonly entityKeys = new Map<string, string>();
-  /** The arguments of business.time_window for time windows: kind, zone, shift starts and names. */
+  /** The arguments of business.time_windows after the span: kind, zone, shift starts and names. */
   readonly timeWindow: [string, string, string[], string[]];
   readonly deleteWindow: string;
   readonly insertRows: string;

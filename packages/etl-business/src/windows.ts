@@ -81,12 +81,23 @@ export async function markWindows(
       seq: string;
       product: string;
       keys: unknown[];
-      times: Date[];
+      froms: Date[];
+      tos: Date[];
     }>(
-      // Ordered by the columns, not by the text aliases of the select list.
+      // Each changed row's span now and, if a correction moved or resized it, before (an instant has
+      // no end: from = to). Ordered by the columns, not by the text aliases of the select list.
       `select c.txid::text as txid, c.seq::text as seq, c.product, c.keys,
-         array(select t from unnest(c.event_times || c.previous_times) as t where t is not null) as times
-       from curated.changes as c
+         spans.froms, spans.tos
+       from curated.changes as c,
+         lateral (
+           select array_agg(t_from) as froms, array_agg(t_to) as tos from (
+             select r.t, coalesce(r.e, r.t) from unnest(c.event_times, c.event_ends) as r(t, e)
+             union all
+             select coalesce(r.p, r.t), coalesce(r.pe, r.p, r.t)
+             from unnest(c.event_times, c.previous_times, c.event_ends, c.previous_ends) as r(t, p, e, pe)
+             where r.p is not null or r.pe is distinct from r.e and r.pe is not null
+           ) as span(t_from, t_to)
+         ) as spans
        where (c.txid, c.seq) > ($1::xid8, $2::bigint) and c.txid < $3::xid8 and c.product = any($4::text[])
        order by c.txid, c.seq limit $5`,
       [mark.txid, mark.seq, frontier, kpi.definition.inputs, limit],
@@ -109,8 +120,9 @@ export async function markWindows(
       const inserted = await client.query(
         `insert into business.dirty_windows (kpi, window_start, window_end, label)
          select distinct $1, w.window_start, w.window_end, w.label
-         from unnest($2::timestamptz[]) as t, business.time_window(t, $3, $4, $5::interval[], $6::text[]) as w`,
-        [name, changes.flatMap((change) => change.times), ...kpi.timeWindow],
+         from unnest($2::timestamptz[], $3::timestamptz[]) as s(t_from, t_to),
+           business.time_windows(s.t_from, s.t_to, $4, $5, $6::interval[], $7::text[]) as w`,
+        [name, changes.flatMap((change) => change.froms), changes.flatMap((change) => change.tos), ...kpi.timeWindow],
       );
       windows = inserted.rowCount ?? 0;
     }

@@ -96,3 +96,82 @@ export function expectedYield(all: PlantEvent[]): Array<[string, number]> {
     })
     .sort(([a], [b]) => (a < b ? -1 : 1));
 }
+
+/**
+ * The quench line's ISO 22400 elements and OEE per shift (keyed by the shift's local start): machine
+ * state spans clipped to the shift, quench results (the latest per plate) counted in it.
+ */
+export function expectedOee(all: PlantEvent[]): Array<Record<string, number | string>> {
+  const shifts = new Map<string, { start: number; end: number }>();
+  const shiftOf = (time: number) => {
+    const key = shiftStart(time);
+    if (!shifts.has(key)) {
+      // The shift's bounds as instants: search the minute boundaries around it (8 h shifts).
+      let start = time - (time % 60_000);
+      while (shiftStart(start - 60_000) === key) start -= 60_000;
+      let end = time - (time % 60_000) + 60_000;
+      while (shiftStart(end) === key) end += 60_000;
+      shifts.set(key, { start, end });
+    }
+    return key;
+  };
+  const rows = new Map<
+    string,
+    { pbt: number; apt: number; aust: number; adet: number; fe: number; pq: number; gq: number; rq: number }
+  >();
+  const row = (key: string) => {
+    const bounds = shifts.get(key) as { start: number; end: number };
+    const held = rows.get(key) ?? {
+      pbt: (bounds.end - bounds.start) / 1000,
+      apt: 0,
+      aust: 0,
+      adet: 0,
+      fe: 0,
+      pq: 0,
+      gq: 0,
+      rq: 0,
+    };
+    rows.set(key, held);
+    return held;
+  };
+  for (const { payload } of all.filter((event) => event.payload.type === 'machine.state')) {
+    const [from, to] = [Date.parse(payload.startedAt as string), Date.parse(payload.endedAt as string)];
+    for (let at = from; at < to; ) {
+      const key = shiftOf(at);
+      const bounds = shifts.get(key) as { start: number; end: number };
+      const seconds = (Math.min(to, bounds.end) - at) / 1000;
+      const sums = row(key);
+      if (payload.state === 'running') sums.apt += seconds;
+      if (payload.state === 'setup') sums.aust += seconds;
+      if (payload.state === 'down') sums.adet += seconds;
+      if (payload.state === 'planned_stop') sums.pbt -= seconds;
+      if (payload.state === 'down' && at === from) sums.fe += 1;
+      at = Math.min(to, bounds.end);
+    }
+  }
+  const latest = new Map<string, PlantEvent['payload']>();
+  for (const { payload } of all.filter((event) => event.payload.type === 'quench.result')) {
+    const held = latest.get(payload.plateId as string);
+    if (!held || held.occurredAt <= payload.occurredAt) latest.set(payload.plateId as string, payload);
+  }
+  for (const payload of latest.values()) {
+    const sums = row(shiftOf(Date.parse(payload.occurredAt)));
+    sums.pq += 1;
+    if (payload.result === 'ok') sums.gq += 1;
+    if (payload.result === 'rework') sums.rq += 1;
+  }
+  return [...rows.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([shift, e]) => ({
+      shift,
+      apt: e.apt,
+      pq: e.pq,
+      fe: e.fe,
+      availability: round(e.apt / e.pbt, 4),
+      effectiveness: e.apt > 0 ? round((90 * e.pq) / e.apt, 4) : 'none',
+      quality_ratio: e.pq > 0 ? round(e.gq / e.pq, 4) : 'none',
+      oee: e.apt > 0 && e.pq > 0 ? round((e.apt / e.pbt) * ((90 * e.pq) / e.apt) * (e.gq / e.pq), 4) : 'none',
+      technical_efficiency: e.apt + e.adet > 0 ? round(e.apt / (e.apt + e.adet), 4) : 'none',
+      mttr: e.fe > 0 ? round(e.adet / 60 / e.fe, 2) : 'none',
+    }));
+}

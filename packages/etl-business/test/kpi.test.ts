@@ -24,7 +24,7 @@ import {
   recomputeWindows,
   shippedKpis,
 } from '../src/index.js';
-import { expectedQuality, expectedTonnage, expectedYield, round, shiftStart, zone } from './expected.js';
+import { expectedOee, expectedQuality, expectedTonnage, expectedYield, round, shiftStart, zone } from './expected.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const start = Date.parse('2026-11-29T20:00:00Z');
@@ -49,7 +49,7 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
 
   /** Runs the curated ETL, then the business ETL, until neither has anything left to do. */
   const settle = async () => {
-    for (const name of ['heats', 'slabs', 'plates', 'quench_results']) {
+    for (const name of ['heats', 'slabs', 'plates', 'quench_results', 'machine_states']) {
       while ((await curateBatch(curated, products, name, 500)).more);
     }
     const names = (await admin.query<{ kpi: string }>('select kpi from business.kpi_definitions')).rows;
@@ -139,6 +139,33 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.some((row) => row.yield > 0.3)).toBe(true);
     expect(rows.map((row) => [row.heat_id, round(row.yield, 4)])).toEqual(expectedYield(events));
+  });
+
+  it('computes the ISO 22400 KPIs of the quench line per shift, OEE and its factors', async () => {
+    const { rows } = await admin.query(
+      `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, apt::float8 as apt, pq, fe,
+         availability::float8 as availability, effectiveness::float8 as effectiveness,
+         quality_ratio::float8 as quality_ratio, oee::float8 as oee,
+         technical_efficiency::float8 as technical_efficiency, mttr::float8 as mttr
+       from business.iso22400_quench_line_per_shift order by window_start`,
+    );
+    const number = (value: number | null, digits: number) => (value === null ? 'none' : round(value, digits));
+    expect(rows.length).toBeGreaterThan(2);
+    expect(
+      rows.map((row) => ({
+        shift: row.shift,
+        apt: row.apt,
+        pq: row.pq,
+        fe: row.fe,
+        availability: number(row.availability, 4),
+        effectiveness: number(row.effectiveness, 4),
+        quality_ratio: number(row.quality_ratio, 4),
+        oee: number(row.oee, 4),
+        technical_efficiency: number(row.technical_efficiency, 4),
+        mttr: number(row.mttr, 2),
+      })),
+    ).toEqual(expectedOee(events));
+    expect(rows.some((row) => row.oee > 0.1 && row.oee < 1)).toBe(true);
   });
 
   it('recomputes exactly the windows a late correction touched, where the row was and where it is', async () => {

@@ -37,6 +37,8 @@ export interface CuratedDefinition {
   columns: ColumnDefinition[];
   key: string[];
   eventTime: string;
+  /** For a row that covers a span of time: the column of its end (eventTime is its start). */
+  eventEnd?: string;
   relationships?: RelationshipDefinition[];
 }
 
@@ -87,13 +89,17 @@ export function parseDefinition(text: string, file: string): CuratedDefinition {
       problems.push(at(['key', index], `key column "${name}" cannot be nullable`));
     }
   });
-  const eventTime = definition.columns[names.get(definition.eventTime) ?? -1];
-  if (!eventTime)
-    problems.push(at(['eventTime'], `event-time column "${definition.eventTime}" is not among the columns`));
-  else if (eventTime.type !== 'timestamptz') {
-    problems.push(
-      at(['eventTime'], `event-time column "${definition.eventTime}" must be timestamptz (it is ${eventTime.type})`),
-    );
+  for (const field of ['eventTime', 'eventEnd'] as const) {
+    const name = definition[field];
+    if (name === undefined) continue;
+    const column = definition.columns[names.get(name) ?? -1];
+    const what = field === 'eventTime' ? 'event-time' : 'event-end';
+    if (!column) problems.push(at([field], `${what} column "${name}" is not among the columns`));
+    else if (column.type !== 'timestamptz') {
+      problems.push(at([field], `${what} column "${name}" must be timestamptz (it is ${column.type})`));
+    } else if (field === 'eventEnd' && column.nullable !== false) {
+      problems.push(at([field], `event-end column "${name}" must be nullable: false`));
+    }
   }
   (definition.relationships ?? []).forEach((relationship, index) => {
     for (const column of Object.keys(relationship.columns)) {

@@ -144,11 +144,13 @@ function upsertSql(definition: CuratedDefinition): string {
   const keyNames = definition.key.map(quoteIdentifier);
   const updated = columns.filter((column) => !keys.has(column.name)).map((column) => quoteIdentifier(column.name));
   const time = quoteIdentifier(definition.eventTime);
+  const end = definition.eventEnd ? quoteIdentifier(definition.eventEnd) : undefined;
   // One statement: its CTEs all see the table as it was, so `previous` holds the event times before.
   return `with incoming as (
   select * from json_to_recordset($1::json) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})
 ), previous as (
-  select ${keyNames.map((name) => `stored.${name}`).join(', ')}, stored.${time} as previous_time
+  select ${keyNames.map((name) => `stored.${name}`).join(', ')}, stored.${time} as previous_time,
+    ${end ? `stored.${end}` : 'null::timestamptz'} as previous_end
   from ${table} as stored join incoming using (${keyNames.join(', ')})
 ), upserted as (
   insert into ${table} as stored (${names.join(', ')})
@@ -157,11 +159,12 @@ function upsertSql(definition: CuratedDefinition): string {
   set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = now()
   where (excluded.${time}, excluded._event_seq) >= (stored.${time}, stored._event_seq)
     and (${updated.map((name) => `excluded.${name}`).join(', ')}) is distinct from (${updated.map((name) => `stored.${name}`).join(', ')})
-  returning ${keyNames.join(', ')}, ${time}
+  returning ${keyNames.join(', ')}, ${time} as event_time, ${end ?? 'null::timestamptz'} as event_end
 )
-insert into curated.changes (product, keys, event_times, previous_times)
+insert into curated.changes (product, keys, event_times, previous_times, event_ends, previous_ends)
 select $2, jsonb_agg(jsonb_build_array(${keyNames.map((name) => `upserted.${name}`).join(', ')})),
-  array_agg(upserted.${time}), array_agg(nullif(previous.previous_time, upserted.${time}))
+  array_agg(upserted.event_time), array_agg(nullif(previous.previous_time, upserted.event_time)),
+  ${end ? 'array_agg(upserted.event_end), array_agg(previous.previous_end)' : 'null, null'}
 from upserted left join previous using (${keyNames.join(', ')})
 having count(*) > 0
 returning jsonb_array_length(keys) as rows`;

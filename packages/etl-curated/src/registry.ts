@@ -59,6 +59,7 @@ function incompatibleChanges(applied: CuratedDefinition, next: CuratedDefinition
   }
   if (applied.key.join(',') !== next.key.join(',')) changes.push(`key changed from (${applied.key}) to (${next.key})`);
   if (applied.eventTime !== next.eventTime) changes.push(`event time changed to "${next.eventTime}"`);
+  if (applied.eventEnd !== next.eventEnd) changes.push(`event end changed to "${next.eventEnd ?? 'none'}"`);
   if (applied.table !== next.table) changes.push(`table changed to "${next.table}"`);
   return changes;
 }

@@ -29,7 +29,13 @@ const lineOf = (needle: string) => valid.split('\n').findIndex((line) => line.in
 
 describe('curated definitions', () => {
   it('ships a definition for every event type of the simulated plant, each valid', () => {
-    expect(files.sort()).toEqual(['heats.yaml', 'plates.yaml', 'quench-results.yaml', 'slabs.yaml']);
+    expect(files.sort()).toEqual([
+      'heats.yaml',
+      'machine-states.yaml',
+      'plates.yaml',
+      'quench-results.yaml',
+      'slabs.yaml',
+    ]);
     for (const file of files) {
       const definition = loadDefinition(join(shipped, file));
       expect(definition.key.length, file).toBeGreaterThan(0);
@@ -55,7 +61,13 @@ describe('curated definitions', () => {
       seen.add(event.payload.type);
       expect(validate(event.payload), `${event.payload.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
-    expect([...seen].sort()).toEqual(['heat.finished', 'plate.ready_for_quenching', 'quench.result', 'slab.cut']);
+    expect([...seen].sort()).toEqual([
+      'heat.finished',
+      'machine.state',
+      'plate.ready_for_quenching',
+      'quench.result',
+      'slab.cut',
+    ]);
   });
 
   it('names the file, line, column and problem of each mistake', () => {

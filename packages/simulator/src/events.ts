@@ -6,6 +6,9 @@ export interface PlantEvent {
   payload: Record<string, unknown> & { id: string; type: string; occurredAt: string };
 }
 
+/** The states of a production unit, as ISO 22400-2 counts its time: producing, waiting, changing over, failed, stopped as planned. */
+export type MachineState = 'running' | 'idle' | 'setup' | 'down' | 'planned_stop';
+
 /** Ladle analysis: element, range in mass % (ppm for N and H), digits reported. */
 const chemistryRanges: ReadonlyArray<readonly [string, number, number, number]> = [
   ['C', 0.05, 0.22, 3],
@@ -35,7 +38,11 @@ export class EventGenerator {
   private readonly random: Random;
   private sequence = 0;
   private heat = 0;
-  private pending: Array<(now: number) => PlantEvent> = [];
+  /** What comes next, each step giving its events when its time comes (several at once, or none). */
+  private pending: Array<(now: number) => PlantEvent[]> = [];
+  private ready: PlantEvent[] = [];
+  /** The quench line's state, since when, and the grade it last ran (a new grade needs a setup). */
+  private quench = { state: 'idle' as MachineState, since: Number.NaN, grade: '' };
 
   constructor(
     private readonly seed: number,
@@ -45,8 +52,37 @@ export class EventGenerator {
   }
 
   next(now = Date.now()): PlantEvent {
-    if (this.pending.length === 0) this.planHeat();
-    return (this.pending.shift() as (now: number) => PlantEvent)(now);
+    while (this.ready.length === 0) {
+      if (this.pending.length === 0) this.planHeat();
+      this.ready.push(...(this.pending.shift() as (now: number) => PlantEvent[])(now));
+    }
+    return this.ready.shift() as PlantEvent;
+  }
+
+  /**
+   * The quench line goes into `state` now: the state it leaves is reported as one machine.state event
+   * with its start and end (ISO 22400's time elements come from these spans). None for an empty span.
+   */
+  private quenchState(state: MachineState, now: number): PlantEvent[] {
+    const { state: left, since } = this.quench;
+    this.quench.state = state;
+    this.quench.since = now;
+    if (left === state || !(now > since)) return [];
+    return [
+      this.event(
+        'heat-treatment',
+        'quench1',
+        'machine.state',
+        {
+          machine: 'quench1',
+          state: left,
+          startedAt: new Date(since).toISOString(),
+          endedAt: new Date(now).toISOString(),
+          duration_s: (now - since) / 1000,
+        },
+        now,
+      ),
+    ];
   }
 
   private event(area: string, line: string, type: string, fields: Record<string, unknown>, now: number): PlantEvent {
@@ -84,7 +120,7 @@ export class EventGenerator {
       deliveryWeek: `2026-W${String(r.int(1, 52)).padStart(2, '0')}`,
       route: ['caster', 'reheat-furnace', 'roughing-stand', 'finishing-stand', 'quench', 'tempering', 'inspection'],
     };
-    this.pending.push((now) =>
+    this.pending.push((now) => [
       this.event(
         'caster',
         strand,
@@ -102,13 +138,13 @@ export class EventGenerator {
         },
         now,
       ),
-    );
+    ]);
     const slabs = r.int(4, 8);
     const slabIds: string[] = [];
     for (let s = 1; s <= slabs; s += 1) {
       const slabId = `${heatId}-S${s}`;
       slabIds.push(slabId);
-      this.pending.push((now) =>
+      this.pending.push((now) => [
         this.event(
           'caster',
           strand,
@@ -136,9 +172,9 @@ export class EventGenerator {
           },
           now,
         ),
-      );
+      ]);
     }
-    this.pending.push((now) =>
+    this.pending.push((now) => [
       this.event(
         'caster',
         strand,
@@ -160,11 +196,15 @@ export class EventGenerator {
         },
         now,
       ),
-    );
+    ]);
     for (const slabId of slabIds) {
       const plateId = `${slabId}-P1`;
       const thickness = r.pick([8, 10, 12, 15, 20, 25, 30, 40, 50]);
-      this.pending.push((now) =>
+      this.pending.push((now) => [
+        // The line starts on this plate: after a setup if the grade changed since it last ran.
+        ...(this.quench.state === 'running' || this.quench.state === 'setup'
+          ? []
+          : this.quenchState(this.quench.grade && this.quench.grade !== grade ? 'setup' : 'running', now)),
         this.event(
           'heat-treatment',
           'quench1',
@@ -185,10 +225,12 @@ export class EventGenerator {
           },
           now,
         ),
-      );
+      ]);
       this.pending.push((now) => {
+        this.quench.grade = grade;
+        const started = this.quench.state === 'setup' ? this.quenchState('running', now) : [];
         const hardness = r.int(360, 540);
-        return this.event(
+        const result = this.event(
           'heat-treatment',
           'quench1',
           'quench.result',
@@ -208,8 +250,16 @@ export class EventGenerator {
           },
           now,
         );
+        // Now and then the line fails after a plate, and is down until the next plate comes.
+        const failed = r.next() < 0.04 ? this.quenchState('down', now) : [];
+        return [...started, result, ...failed];
       });
     }
+    // After the heat's last plate the line waits; every twelfth heat it stops for planned maintenance.
+    const heat = this.heat;
+    this.pending.push((now) =>
+      this.quench.state === 'down' ? [] : this.quenchState(heat % 12 === 0 ? 'planned_stop' : 'idle', now),
+    );
   }
 }
 

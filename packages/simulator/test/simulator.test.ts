@@ -14,11 +14,18 @@ describe('plant model', () => {
   it('generates the flow of a heat with unique, reproducible ids', () => {
     const events = Array.from({ length: 200 }, (_, i) => new EventGenerator(5).next(i));
     const generator = new EventGenerator(5);
-    const flow = Array.from({ length: 200 }, () => generator.next(0));
+    const flow = Array.from({ length: 200 }, (_, i) => generator.next(i * 60_000));
     expect(new Set(flow.map((e) => e.payload.id)).size).toBe(200);
     expect(flow[0]?.payload.type).toBe('heat.started');
     expect(new Set(flow.map((e) => e.payload.type))).toEqual(
-      new Set(['heat.started', 'slab.cut', 'heat.finished', 'plate.ready_for_quenching', 'quench.result']),
+      new Set([
+        'heat.started',
+        'slab.cut',
+        'heat.finished',
+        'plate.ready_for_quenching',
+        'quench.result',
+        'machine.state',
+      ]),
     );
     expect(flow[0]?.topic).toMatch(/^plant1\/caster\/strand[12]\/events\/heat\.started$/);
     expect(events[0]?.payload.id).toBe(flow[0]?.payload.id);

@@ -48,29 +48,40 @@ create table business.dirty_windows (
 );
 create index dirty_windows_kpi on business.dirty_windows (kpi, id);
 
--- The window of a time: an hour or a day of the plant's time zone, or a shift of its calendar (shift
--- start times as intervals after local midnight, in order; a shift ends where the next one starts).
-create function business.time_window(t timestamptz, kind text, zone text, shift_starts interval[], shift_names text[])
+-- The windows a span of time [t_from, t_to) overlaps (for an instant, t_to = t_from: the window it is in):
+-- hours or days of the plant's time zone, or shifts of its calendar (shift start times as intervals after
+-- local midnight, in order; a shift ends where the next one starts).
+create function business.time_windows(t_from timestamptz, t_to timestamptz, kind text, zone text,
+                                      shift_starts interval[], shift_names text[])
 returns table (window_start timestamptz, window_end timestamptz, label text)
 language sql stable parallel safe as $$
-  select date_trunc('hour', t at time zone zone) at time zone zone,
-         (date_trunc('hour', t at time zone zone) + interval '1 hour') at time zone zone, null::text
-  where kind = 'hour'
-  union all
-  select date_trunc('day', t at time zone zone) at time zone zone,
-         (date_trunc('day', t at time zone zone) + interval '1 day') at time zone zone, null::text
-  where kind = 'day'
-  union all
-  select shift.local_start at time zone zone, shift.local_end at time zone zone, shift.name
-  from (
-    select day + shift_starts[i] as local_start,
-           lead(day + shift_starts[i]) over (order by day + shift_starts[i]) as local_end,
-           shift_names[i] as name
-    from generate_series(date_trunc('day', t at time zone zone) - interval '1 day',
-                         date_trunc('day', t at time zone zone) + interval '1 day', interval '1 day') as day,
-         generate_subscripts(shift_starts, 1) as i
-  ) as shift
-  where kind = 'shift' and shift.local_start <= t at time zone zone and shift.local_end > t at time zone zone
+  with bounds as (
+    select (t_from at time zone zone) as local_from, (greatest(t_to, t_from) at time zone zone) as local_to
+  ), candidates as (
+    select hour as local_start, hour + interval '1 hour' as local_end, null::text as name
+    from bounds, generate_series(date_trunc('hour', local_from), local_to, interval '1 hour') as hour
+    where kind = 'hour'
+    union all
+    select day, day + interval '1 day', null
+    from bounds, generate_series(date_trunc('day', local_from), local_to, interval '1 day') as day
+    where kind = 'day'
+    union all
+    select shift.local_start, shift.local_end, shift.name
+    from (
+      select day + shift_starts[i] as local_start,
+             lead(day + shift_starts[i]) over (order by day + shift_starts[i]) as local_end,
+             shift_names[i] as name
+      from bounds,
+           generate_series(date_trunc('day', local_from) - interval '1 day',
+                           date_trunc('day', local_to) + interval '1 day', interval '1 day') as day,
+           generate_subscripts(shift_starts, 1) as i
+      where kind = 'shift'
+    ) as shift
+    where shift.local_end is not null
+  )
+  select local_start at time zone zone, local_end at time zone zone, name
+  from candidates, bounds
+  where local_end > local_from and (local_start < local_to or local_start <= local_from)
 $$;
 
 reset role;

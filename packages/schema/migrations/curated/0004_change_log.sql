@@ -13,6 +13,9 @@ create table curated.changes (
   event_times     timestamptz[] not null,
   -- The event time a row had before a correction moved it (null where it did not move or is new).
   previous_times  timestamptz[] not null,
+  -- For products whose rows cover a span of time (eventEnd): each row's end, before and after.
+  event_ends      timestamptz[],
+  previous_ends   timestamptz[],
   changed_at      timestamptz   not null default now(),
   primary key (txid, seq)
 );
