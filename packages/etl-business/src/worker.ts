@@ -71,6 +71,7 @@ export class KpiWorker {
         if (recomputed.windows > 0) timer();
         metrics.recomputed.inc(labels, recomputed.windows);
         metrics.rows.inc(labels, recomputed.rows);
+        if (marked.windows > 0 || recomputed.windows > 0) metrics.pending.set(labels, await this.pending(name));
         if (recomputed.windows > 0) log.debug({ kpi: name, ...marked, ...recomputed }, 'windows recomputed');
         failures = 0;
         if (!marked.more && !recomputed.more) await this.pause(pollMs);
@@ -81,6 +82,15 @@ export class KpiWorker {
         await this.pause(backoffDelay(failures));
       }
     }
+  }
+
+  /** Windows of a KPI marked and not recomputed yet (distinct windows, not marks). */
+  private async pending(name: string): Promise<number> {
+    const { rows } = await this.stores.business.pool.query<{ n: number }>(
+      `select count(distinct coalesce(entity, window_start::text))::int as n from business.dirty_windows where kpi = $1`,
+      [name],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   /** Waits, or returns at once when the worker stops. */
