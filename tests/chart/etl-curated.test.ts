@@ -69,7 +69,7 @@ describe('the curated ETL in the chart', () => {
 
   it('ships the definitions of packages/etl-curated byte for byte, so that the copies cannot drift', () => {
     expect(yamlFiles(copies)).toEqual(yamlFiles(shipped));
-    expect(yamlFiles(copies)).toHaveLength(4);
+    expect(yamlFiles(copies)).toContain('heats.yaml');
     for (const name of yamlFiles(shipped)) {
       expect(readFileSync(join(copies, name)).equals(readFileSync(join(shipped, name))), name).toBe(true);
     }
