@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrokerService, brokerUrl, brokerUsers, createLogger, ingest, setupBroker } from '@plantmesh/core';
 import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
-import { Simulator } from '@plantmesh/simulator';
+import { Simulator, type SimulatorOptions } from '@plantmesh/simulator';
 import {
   freePort,
   type ManagedProcess,
@@ -259,9 +259,10 @@ export class IngestPlatform {
     }
   }
 
-  /** A plant publishing `total` events (QoS 1) at `rate` per second to the events broker. */
-  eventsPlant(total: number, seed: number, rate = 3_000): Simulator {
+  /** A plant publishing `total` events (QoS 1) at `rate` per second to the events broker; `onEvent` records each. */
+  eventsPlant(total: number, seed: number, rate = 3_000, onEvent?: SimulatorOptions['onEvent']): Simulator {
     return new Simulator({
+      onEvent,
       eventsUrl: this.publisherUrl('events'),
       eventsPerSecond: rate,
       eventQos: 1,

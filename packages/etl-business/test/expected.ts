@@ -1,4 +1,5 @@
 import type { PlantEvent } from '@plantmesh/simulator';
+import { expect } from 'vitest';
 
 /**
  * The shipped KPIs computed independently of the ETL: in TypeScript, from the simulator's own record of
@@ -32,7 +33,18 @@ export function shiftStart(time: number): string {
   return `${date} ${clock < '14:00' ? '06:00' : clock < '22:00' ? '14:00' : '22:00'}`;
 }
 
-export const round = (value: number, digits: number) => Number(value.toFixed(digits));
+/**
+ * `value` with every number as "close to it" (|difference| < 0.0005): the database rounds its KPIs to a
+ * few decimals and sums exact decimals, the computation here sums floats.
+ */
+export function approximately<T>(value: T): T {
+  if (typeof value === 'number') return expect.closeTo(value, 3) as T;
+  if (Array.isArray(value)) return value.map(approximately) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, approximately(item)])) as T;
+  }
+  return value;
+}
 
 /** Quench results per shift as the events say: produced, good, rework (the latest result per plate). */
 export function expectedQuality(all: PlantEvent[]) {
@@ -52,7 +64,7 @@ export function expectedQuality(all: PlantEvent[]) {
   }
   return [...shifts.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([shift, counts]) => ({ shift, ...counts, quality_ratio: round(counts.good / counts.produced, 6) }));
+    .map(([shift, counts]) => ({ shift, ...counts, quality_ratio: counts.good / counts.produced }));
 }
 
 /** Heats and tonnes cast per shift and strand, keyed 'YYYY-MM-DD HH:MI strand' (the shift's local start). */
@@ -65,9 +77,7 @@ export function expectedTonnage(all: PlantEvent[]): Array<[string, number, numbe
     sum.tonnage += payload.castWeight_t as number;
     sums.set(key, sum);
   }
-  return [...sums.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, sum]) => [key, sum.heats, round(sum.tonnage, 3)]);
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, sum]) => [key, sum.heats, sum.tonnage]);
 }
 
 /**
@@ -92,7 +102,7 @@ export function expectedYield(all: PlantEvent[]): Array<[string, number]> {
       const good = plates
         .filter((plate) => plate.heatId === heat.heatId && results.get(plate.plateId as string)?.result === 'ok')
         .reduce((sum, plate) => sum + tonnes(plate), 0);
-      return [heat.heatId as string, round(good / (heat.castWeight_t as number), 4)] as [string, number];
+      return [heat.heatId as string, good / (heat.castWeight_t as number)] as [string, number];
     })
     .sort(([a], [b]) => (a < b ? -1 : 1));
 }
@@ -101,7 +111,7 @@ export function expectedYield(all: PlantEvent[]): Array<[string, number]> {
  * The quench line's ISO 22400 elements and OEE per shift (keyed by the shift's local start): machine
  * state spans clipped to the shift, quench results (the latest per plate) counted in it.
  */
-export function expectedOee(all: PlantEvent[]): Array<Record<string, number | string>> {
+export function expectedOee(all: PlantEvent[]): Array<Record<string, number | string | null>> {
   const shifts = new Map<string, { start: number; end: number }>();
   const shiftOf = (time: number) => {
     const key = shiftStart(time);
@@ -167,11 +177,11 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
       apt: e.apt,
       pq: e.pq,
       fe: e.fe,
-      availability: round(e.apt / e.pbt, 4),
-      effectiveness: e.apt > 0 ? round((90 * e.pq) / e.apt, 4) : 'none',
-      quality_ratio: e.pq > 0 ? round(e.gq / e.pq, 4) : 'none',
-      oee: e.apt > 0 && e.pq > 0 ? round((e.apt / e.pbt) * ((90 * e.pq) / e.apt) * (e.gq / e.pq), 4) : 'none',
-      technical_efficiency: e.apt + e.adet > 0 ? round(e.apt / (e.apt + e.adet), 4) : 'none',
-      mttr: e.fe > 0 ? round(e.adet / 60 / e.fe, 2) : 'none',
+      availability: e.apt / e.pbt,
+      effectiveness: e.apt > 0 ? (90 * e.pq) / e.apt : null,
+      quality_ratio: e.pq > 0 ? e.gq / e.pq : null,
+      oee: e.apt > 0 && e.pq > 0 ? (e.apt / e.pbt) * ((90 * e.pq) / e.apt) * (e.gq / e.pq) : null,
+      technical_efficiency: e.apt + e.adet > 0 ? e.apt / (e.apt + e.adet) : null,
+      mttr: e.fe > 0 ? e.adet / 60 / e.fe : null,
     }));
 }

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { EventGenerator } from './events.js';
+import { EventGenerator, type PlantEvent } from './events.js';
 import { Random } from './random.js';
 import { buildSeries, type SensorSeries, sampleValue } from './sensors.js';
 
@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   maxSamples?: number;
   seed: number;
   site: string;
+  /** Called with each event the broker acknowledged: the plant's own record of what it published. */
+  onEvent?: (event: PlantEvent) => void;
   /** Unacknowledged QoS 1/2 publishes at once; more waits (the broker's back-pressure). */
   window?: number;
 }
@@ -128,6 +130,7 @@ export class Simulator {
     client.publish(event.topic, JSON.stringify(event.payload), { qos: this.options.eventQos }, (error) => {
       this.eventsInFlight -= 1;
       if (error) return; // not acknowledged: not counted as published
+      this.options.onEvent?.(event);
       this.counts.events += 1;
       this.counts.messages += 1;
     });
