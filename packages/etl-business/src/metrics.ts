@@ -42,6 +42,13 @@ export function createKpiMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    freshness: new Histogram({
+      name: 'plantmesh_kpi_freshness_seconds',
+      help: 'From the commit of the oldest curated change behind a window to the commit of its recompute',
+      labelNames,
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
     retries: new Counter({
       name: 'plantmesh_kpi_retries_total',
       help: 'Rounds retried after an error (a database down, a failing query)',

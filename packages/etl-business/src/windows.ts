@@ -83,10 +83,11 @@ export async function markWindows(
       keys: unknown[];
       froms: Date[];
       tos: Date[];
+      changed_at: Date;
     }>(
       // Each changed row's span now and, if a correction moved or resized it, before (an instant has
       // no end: from = to). Ordered by the columns, not by the text aliases of the select list.
-      `select c.txid::text as txid, c.seq::text as seq, c.product, c.keys,
+      `select c.txid::text as txid, c.seq::text as seq, c.product, c.keys, c.changed_at,
          spans.froms, spans.tos
        from curated.changes as c,
          lateral (
@@ -104,25 +105,33 @@ export async function markWindows(
     );
     let windows = 0;
     if (kpi.definition.window.kind === 'entity') {
-      const entities = new Set<string>();
+      // Each entity with the oldest change behind it.
+      const entities = new Map<string, Date>();
       for (const change of changes) {
         const sql = kpi.entityKeys.get(change.product);
         if (!sql) continue;
         const { rows } = await stores.curated.pool.query<{ entity: string }>(sql, [JSON.stringify(change.keys)]);
-        for (const row of rows) entities.add(row.entity);
+        for (const row of rows) if (!entities.has(row.entity)) entities.set(row.entity, change.changed_at);
       }
       const inserted = await client.query(
-        'insert into business.dirty_windows (kpi, entity) select $1, unnest($2::text[])',
-        [name, [...entities]],
+        'insert into business.dirty_windows (kpi, entity, changed_at) select $1, unnest($2::text[]), unnest($3::timestamptz[])',
+        [name, [...entities.keys()], [...entities.values()]],
       );
       windows = inserted.rowCount ?? 0;
     } else if (changes.length > 0) {
       const inserted = await client.query(
-        `insert into business.dirty_windows (kpi, window_start, window_end, label)
-         select distinct $1, w.window_start, w.window_end, w.label
-         from unnest($2::timestamptz[], $3::timestamptz[]) as s(t_from, t_to),
-           business.time_windows(s.t_from, s.t_to, $4, $5, $6::interval[], $7::text[]) as w`,
-        [name, changes.flatMap((change) => change.froms), changes.flatMap((change) => change.tos), ...kpi.timeWindow],
+        `insert into business.dirty_windows (kpi, window_start, window_end, label, changed_at)
+         select $1, w.window_start, w.window_end, w.label, min(s.changed_at)
+         from unnest($2::timestamptz[], $3::timestamptz[], $4::timestamptz[]) as s(t_from, t_to, changed_at),
+           business.time_windows(s.t_from, s.t_to, $5, $6, $7::interval[], $8::text[]) as w
+         group by w.window_start, w.window_end, w.label`,
+        [
+          name,
+          changes.flatMap((change) => change.froms),
+          changes.flatMap((change) => change.tos),
+          changes.flatMap((change) => change.froms.map(() => change.changed_at)),
+          ...kpi.timeWindow,
+        ],
       );
       windows = inserted.rowCount ?? 0;
     }
@@ -145,6 +154,8 @@ export interface RecomputeResult {
   windows: number;
   rows: number;
   more: boolean;
+  /** Per window recomputed: when the oldest curated change behind it was committed. */
+  changedAt: Date[];
 }
 
 /**
@@ -165,25 +176,28 @@ export async function recomputeWindows(
       end: Date | null;
       label: string | null;
       entity: string | null;
+      changed_at: Date | null;
       version: string;
     }>(
-      `select w.id, w.window_start as start, w.window_end as "end", w.label, w.entity, d.version
+      `select w.id, w.window_start as start, w.window_end as "end", w.label, w.entity, w.changed_at, d.version
        from business.dirty_windows w join business.kpi_definitions d using (kpi)
        where w.kpi = $1 order by w.id limit $2 for update of w skip locked`,
       [name, limit],
     );
-    if (claimed.length === 0) return { windows: 0, rows: 0, more: false };
+    if (claimed.length === 0) return { windows: 0, rows: 0, more: false, changedAt: [] };
     const kpi = await kpis.get(client, name, (claimed[0] as { version: string }).version);
-    const byWindow = new Map<string, { window: KpiWindow; ids: string[] }>();
-    for (const { id, ...window } of claimed) {
+    const byWindow = new Map<string, { window: KpiWindow; ids: string[]; changedAt: Date | null }>();
+    for (const { id, changed_at, version: _version, ...window } of claimed) {
       const identity = window.entity ?? (window.start as Date).toISOString();
-      const held = byWindow.get(identity) ?? { window, ids: [] };
+      const held = byWindow.get(identity) ?? { window, ids: [], changedAt: changed_at };
       held.ids.push(id);
+      if (changed_at && (!held.changedAt || changed_at < held.changedAt)) held.changedAt = changed_at;
       byWindow.set(identity, held);
     }
     const done: string[] = [];
+    const changedAt: Date[] = [];
     let rows = 0;
-    for (const [identity, { window, ids }] of byWindow) {
+    for (const [identity, { window, ids, changedAt: changed }] of byWindow) {
       const { rows: lock } = await client.query<{ taken: boolean }>(
         'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
         [windowLock, `${name}\n${identity}`],
@@ -194,9 +208,10 @@ export async function recomputeWindows(
       if (computed.length > 0) await client.query(kpi.insertRows, kpi.insertParameters(computed, window));
       rows += computed.length;
       done.push(...ids);
+      if (changed) changedAt.push(changed);
     }
     await client.query('delete from business.dirty_windows where id = any($1::bigint[])', [done]);
-    return { windows: byWindow.size, rows, more: claimed.length === limit };
+    return { windows: byWindow.size, rows, more: claimed.length === limit, changedAt };
   });
 }
 

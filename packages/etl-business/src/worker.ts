@@ -69,6 +69,10 @@ export class KpiWorker {
         const timer = metrics.recomputeSeconds.startTimer(labels);
         const recomputed = await recomputeWindows(this.stores, this.kpis, name, windowsPerBatch);
         if (recomputed.windows > 0) timer();
+        const committed = Date.now();
+        for (const changed of recomputed.changedAt) {
+          metrics.freshness.observe(labels, Math.max(0, (committed - changed.getTime()) / 1000));
+        }
         metrics.recomputed.inc(labels, recomputed.windows);
         metrics.rows.inc(labels, recomputed.rows);
         if (marked.windows > 0 || recomputed.windows > 0) metrics.pending.set(labels, await this.pending(name));

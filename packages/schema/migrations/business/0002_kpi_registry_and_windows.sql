@@ -44,6 +44,8 @@ create table business.dirty_windows (
   label         text,
   -- The entity's key, for per-entity windows.
   entity        text,
+  -- When the oldest curated change behind this mark was committed: the KPI's freshness counts from it.
+  changed_at    timestamptz,
   marked_at     timestamptz not null default now()
 );
 create index dirty_windows_kpi on business.dirty_windows (kpi, id);
