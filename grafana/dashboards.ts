@@ -7,6 +7,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { etl } from './src/etl.js';
+import { kpis } from './src/kpis.js';
 import { mqtt } from './src/mqtt.js';
 import { overview } from './src/overview.js';
 import { plant } from './src/plant.js';
@@ -23,6 +25,8 @@ export function dashboards(): Record<string, DashboardJson> {
     'plantmesh-mqtt.json': mqtt(),
     'plantmesh-postgresql.json': postgresql(),
     'plantmesh-plant.json': plant(),
+    'plantmesh-kpis.json': kpis(),
+    'plantmesh-etl.json': etl(),
   };
 }
 
