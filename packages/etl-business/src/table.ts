@@ -39,7 +39,7 @@ export function kpiTableDdl(definition: KpiDefinition, entityKey: string | undef
       ...window,
       ...definition.columns.map((column) => `  ${quoteIdentifier(column.name)} ${column.type}`),
       '  _definition_version text not null',
-      '  _computed_at timestamptz not null default now()',
+      '  _computed_at timestamptz not null default clock_timestamp()',
     ].join(',\n'),
     ');',
     // A window's rows, told apart by the KPI's key (null as a value of its own).

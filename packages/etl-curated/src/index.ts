@@ -30,7 +30,7 @@ export {
 } from './registry.js';
 export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';
-export { addColumnDdl, provenanceColumns, tableDdl } from './table.js';
+export { addColumnDdl, provenanceColumns, relationshipIndexDdl, tableDdl } from './table.js';
 export { topicFiltersPattern } from './topic-filter.js';
 export { type UnitCode, unitCodes, unitConversion } from './units.js';
 export { CuratedWorker, type WorkerOptions } from './worker.js';

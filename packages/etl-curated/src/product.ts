@@ -156,7 +156,7 @@ function upsertSql(definition: CuratedDefinition): string {
   insert into ${table} as stored (${names.join(', ')})
   select ${names.join(', ')} from incoming
   on conflict (${keyNames.join(', ')}) do update
-  set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = now()
+  set ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}, _curated_at = clock_timestamp()
   where (excluded.${time}, excluded._event_seq) >= (stored.${time}, stored._event_seq)
     and (${updated.map((name) => `excluded.${name}`).join(', ')}) is distinct from (${updated.map((name) => `stored.${name}`).join(', ')})
   returning ${keyNames.join(', ')}, ${time} as event_time, ${end ?? 'null::timestamptz'} as event_end

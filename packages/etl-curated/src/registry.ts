@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ColumnDefinition, CuratedDefinition } from './definition.js';
 import { rowSchema } from './row-schema.js';
-import { addColumnDdl, tableDdl } from './table.js';
+import { addColumnDdl, relationshipIndexDdl, tableDdl } from './table.js';
 
 /** A definition that cannot replace the one applied: why, change by change. */
 export class IncompatibleDefinitionError extends Error {
@@ -114,6 +114,7 @@ export async function applyDefinition(
       const known = new Set(applied.definition.columns.map((column) => column.name));
       const added: ColumnDefinition[] = definition.columns.filter((column) => !known.has(column.name));
       for (const column of added) await client.query(addColumnDdl(definition, column));
+      for (const ddl of relationshipIndexDdl(definition)) await client.query(ddl);
       outcome = 'evolved';
     }
     await client.query(

@@ -9,7 +9,7 @@ export const provenanceColumns = [
   '_event_seq bigint not null',
   '_event_id text not null',
   '_definition_version text not null',
-  '_curated_at timestamptz not null default now()',
+  '_curated_at timestamptz not null default clock_timestamp()',
 ] as const;
 
 /** The curated table of a definition: its columns, typed, the natural key as primary key, and provenance. */
@@ -35,9 +35,22 @@ export function tableDdl(definition: CuratedDefinition, schema = 'curated'): str
     ].join(',\n'),
     ');',
     `create index on ${table} (${quoteIdentifier(definition.eventTime)});`,
+    ...relationshipIndexDdl(definition, schema).map((ddl) => `${ddl};`),
     `comment on table ${table} is ${quoteLiteral(`${definition.product.description} (data product ${definition.product.name} ${definition.product.version}, owner ${definition.product.owner})`)};`,
     ...comments,
   ].join('\n');
+}
+
+/**
+ * An index for each relationship's columns, so that following a relationship (to a heat's slabs, a slab's
+ * plates) reads the rows related, not the table. Named after the columns, created only when missing.
+ */
+export function relationshipIndexDdl(definition: CuratedDefinition, schema = 'curated'): string[] {
+  return (definition.relationships ?? []).map((relationship) => {
+    const columns = Object.keys(relationship.columns);
+    const name = `${definition.table}_${columns.join('_')}_related`.slice(0, 63);
+    return `create index if not exists ${quoteIdentifier(name)} on ${quoteIdentifier(schema)}.${quoteIdentifier(definition.table)} (${columns.map(quoteIdentifier).join(', ')})`;
+  });
 }
 
 /** A column added by a minor version: always nullable, since the rows already there have no value. */

@@ -9,9 +9,9 @@ export function value(text: string, name: string, labels: string): number {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-/** Cumulative histogram buckets for one stream: [upper bound, count]. */
-export function buckets(text: string, name: string, stream: string): Array<[number, number]> {
-  const pattern = new RegExp(`^${name}_bucket\\{le="([^"]+)",.*stream="${stream}"`);
+/** Cumulative histogram buckets of the series with one label (e.g. `stream="samples"`): [upper bound, count]. */
+export function buckets(text: string, name: string, label: string): Array<[number, number]> {
+  const pattern = new RegExp(`^${name}_bucket\\{le="([^"]+)",.*${label}`);
   const result: Array<[number, number]> = [];
   for (const line of text.split('\n')) {
     const match = pattern.exec(line);

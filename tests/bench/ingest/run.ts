@@ -107,10 +107,10 @@ async function step(
 
 async function lagAt(platform: IngestPlatform, writer: ServiceHandle, kind: Kind, rate: number, seed: number) {
   const { stream } = sweeps[kind];
-  const before = buckets(await scrape(writer.opsPort), 'plantmesh_writer_lag_seconds', stream);
+  const before = buckets(await scrape(writer.opsPort), 'plantmesh_writer_lag_seconds', `stream="${stream}"`);
   await new Simulator(simulatorFor(platform, kind, rate, 10, seed)).run();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const after = buckets(await scrape(writer.opsPort), 'plantmesh_writer_lag_seconds', stream);
+  const after = buckets(await scrape(writer.opsPort), 'plantmesh_writer_lag_seconds', `stream="${stream}"`);
   return { rate, p50: quantile(before, after, 0.5), p99: quantile(before, after, 0.99) };
 }
 

@@ -16,7 +16,7 @@ create table curated.changes (
   -- For products whose rows cover a span of time (eventEnd): each row's end, before and after.
   event_ends      timestamptz[],
   previous_ends   timestamptz[],
-  changed_at      timestamptz   not null default now(),
+  changed_at      timestamptz   not null default clock_timestamp(),
   primary key (txid, seq)
 );
 
