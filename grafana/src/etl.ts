@@ -1,7 +1,7 @@
 /**
  * The ETLs: the curated ETL per definition (raw events in, rows out, quarantined, watermark lag, batch
  * time, refused files; packages/etl-curated/src/metrics.ts) and the business ETL per KPI (windows marked,
- * recomputed and pending, recompute time, refused files; packages/etl-business/src/metrics.ts).
+ * recomputed and pending, recompute time, freshness, refused files; packages/etl-business/src/metrics.ts).
  */
 import { dashboard, logsPanel, namespaceVariable, type PromTarget, prom, row } from './shared.js';
 
@@ -75,10 +75,21 @@ export const etl = () =>
     prom('KPI windows pending', [
       { expr: `max by (kpi) (plantmesh_kpi_windows_pending{${business}})`, legend: '{{kpi}}' },
     ]),
-    prom('Recompute time', quantiles('plantmesh_kpi_recompute_seconds', business, 'kpi'), 's'),
-    prom('KPI definition files refused (since the pod started), rounds retried', [
-      { expr: `max by (file) (plantmesh_kpi_definition_errors_total{${business}})`, legend: 'refused {{file}}' },
-      { expr: `sum by (kpi) (increase(plantmesh_kpi_retries_total{${business}}[5m]))`, legend: 'retried {{kpi}}' },
-    ]),
+    prom('Recompute time (a round)', quantiles('plantmesh_kpi_recompute_seconds', business, 'kpi'), 's', 8),
+    prom(
+      'Freshness: curated change committed to its windows recomputed',
+      quantiles('plantmesh_kpi_freshness_seconds', business, 'kpi'),
+      's',
+      8,
+    ),
+    prom(
+      'KPI definition files refused (since the pod started), rounds retried',
+      [
+        { expr: `max by (file) (plantmesh_kpi_definition_errors_total{${business}})`, legend: 'refused {{file}}' },
+        { expr: `sum by (kpi) (increase(plantmesh_kpi_retries_total{${business}}[5m]))`, legend: 'retried {{kpi}}' },
+      ],
+      'short',
+      8,
+    ),
     logsPanel('ETL logs', '{namespace=~"$namespace"} | json | service=~"etl-curated|etl-business"'),
   ]);

@@ -150,6 +150,7 @@ describe('dashboards and alerts against the real platform', () => {
       'sum(rate(rabbitmq_global_messages_received_total[1m]))',
       'sum(rate(plantmesh_etl_events_total{outcome="quarantined"}[5m]))',
       'sum(rate(plantmesh_kpi_recompute_seconds_count[5m]))',
+      'sum(rate(plantmesh_kpi_freshness_seconds_count[5m]))',
       'sum(plantmesh_kpi_windows_pending)',
     ]) {
       await waitFor(
