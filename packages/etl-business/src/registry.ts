@@ -3,10 +3,10 @@ import {
   type ApplyOutcome,
   type CuratedDefinition,
   canonical,
-  compareVersions,
   type DefinitionProblem,
   IncompatibleDefinitionError,
   versionParts,
+  versionStep,
 } from '@plantmesh/etl-curated';
 import type pg from 'pg';
 import type { KpiDefinition } from './definition.js';
@@ -91,22 +91,15 @@ export async function applyKpi(
       [name],
     );
     const applied = rows[0];
-    let outcome: ApplyOutcome = 'created';
-    if (!applied) {
-      await client.query(kpiTableDdl(definition, entityKey));
-    } else if (canonical(applied.definition) === canonical(definition)) {
+    const step = versionStep(name, applied, definition, version);
+    if (step === 'unchanged') {
       await client.query('rollback');
       return 'unchanged';
-    } else if (compareVersions(version, applied.version) <= 0) {
-      throw new IncompatibleDefinitionError(name, [
-        `the definition changed but its version ${version} is not higher than the applied ${applied.version}`,
-      ]);
-    } else if (versionParts(version)[0] > versionParts(applied.version)[0]) {
-      if (definition.table === applied.definition.table) {
-        throw new IncompatibleDefinitionError(name, ['a new major version needs a new table']);
-      }
+    }
+    let outcome: ApplyOutcome = 'created';
+    if (step === 'new' || step === 'major') {
       await client.query(kpiTableDdl(definition, entityKey));
-    } else {
+    } else if (applied) {
       const changes = incompatibleChanges(applied.definition, definition);
       if (changes.length > 0) {
         throw new IncompatibleDefinitionError(name, [

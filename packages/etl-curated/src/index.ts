@@ -17,6 +17,7 @@ export {
 } from './definition.js';
 export { DefinitionsFolder, type LoadDefinition } from './definitions-folder.js';
 export { ajv, pointerPath } from './json-schema.js';
+export { type LoopsOptions, RegistryLoops } from './loops.js';
 export { compileMapping, type Mapped, type MappingError } from './mapping.js';
 export { createEtlMetrics, type EtlMetrics } from './metrics.js';
 export { CuratedProduct, curatedStage, type RawEvent, type Refined } from './product.js';
@@ -24,9 +25,10 @@ export {
   type ApplyOutcome,
   applyDefinition,
   canonical,
-  compareVersions,
   IncompatibleDefinitionError,
+  type VersionStep,
   versionParts,
+  versionStep,
 } from './registry.js';
 export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';

@@ -27,10 +27,42 @@ export function canonical(value: unknown): string {
 
 export const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
 
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const [x, y] = [versionParts(a), versionParts(b)];
   for (let i = 0; i < 3; i += 1) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
   return 0;
+}
+
+/** How a definition stands to the one applied (see versionStep). */
+export type VersionStep = 'new' | 'unchanged' | 'major' | 'minor';
+
+/**
+ * How a definition stands to the one applied: new, unchanged, a new major version (which must name a new
+ * table: the rows of the old one stay as they were made), or a higher minor or patch version. A changed
+ * definition whose version is not higher is refused.
+ */
+export function versionStep<D extends { table: string }>(
+  name: string,
+  applied: { version: string; definition: D } | undefined,
+  next: D,
+  version: string,
+): VersionStep {
+  if (!applied) return 'new';
+  if (canonical(applied.definition) === canonical(next)) return 'unchanged';
+  if (compareVersions(version, applied.version) <= 0) {
+    throw new IncompatibleDefinitionError(name, [
+      `the definition changed but its version ${version} is not higher than the applied ${applied.version}`,
+    ]);
+  }
+  if (versionParts(version)[0] > versionParts(applied.version)[0]) {
+    if (next.table === applied.definition.table) {
+      throw new IncompatibleDefinitionError(name, [
+        `a new major version needs a new table (the rows of ${applied.definition.table} stay as they were made)`,
+      ]);
+    }
+    return 'major';
+  }
+  return 'minor';
 }
 
 /**
@@ -86,24 +118,15 @@ export async function applyDefinition(
       [name],
     );
     const applied = rows[0];
-    let outcome: ApplyOutcome = 'created';
-    if (!applied) {
-      await client.query(tableDdl(definition));
-    } else if (canonical(applied.definition) === canonical(definition)) {
+    const step = versionStep(name, applied, definition, version);
+    if (step === 'unchanged') {
       await client.query('rollback');
       return 'unchanged';
-    } else if (compareVersions(version, applied.version) <= 0) {
-      throw new IncompatibleDefinitionError(name, [
-        `the definition changed but its version ${version} is not higher than the applied ${applied.version}`,
-      ]);
-    } else if (versionParts(version)[0] > versionParts(applied.version)[0]) {
-      if (definition.table === applied.definition.table) {
-        throw new IncompatibleDefinitionError(name, [
-          `a new major version needs a new table (the rows of ${applied.definition.table} stay as they were curated)`,
-        ]);
-      }
+    }
+    let outcome: ApplyOutcome = 'created';
+    if (step === 'new' || step === 'major') {
       await client.query(tableDdl(definition));
-    } else {
+    } else if (applied) {
       const changes = incompatibleChanges(applied.definition, definition);
       if (changes.length > 0) {
         throw new IncompatibleDefinitionError(name, [

@@ -1,5 +1,6 @@
-import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
+import type { Logger } from '@plantmesh/core';
 import { type CuratedStores, curateBatch, eventsBehind, ProductCache, type ReadAhead } from './batch.js';
+import { RegistryLoops } from './loops.js';
 import type { EtlMetrics } from './metrics.js';
 
 export interface WorkerOptions {
@@ -14,99 +15,73 @@ export interface WorkerOptions {
 const lagCountMs = 10_000;
 
 /**
- * Runs every definition of the registry, each in a loop of its own: batch after batch while events
- * wait (the next batch is read only once the last one committed: back-pressure), a poll interval when
- * caught up. Definitions applied later, by this replica or another, are picked up from the registry.
+ * Runs every definition of the registry, each in a loop of its own (RegistryLoops): batch after batch
+ * while events wait, a poll interval when caught up or when another replica holds it.
  */
 export class CuratedWorker {
   private readonly products = new ProductCache();
-  private readonly loops = new Map<string, Promise<void>>();
-  private readonly stopping = new AbortController();
-  private discovery: Promise<void> | undefined;
+  private readonly loops: RegistryLoops;
+  /** Per definition: the batch read ahead, and when its backlog was last counted. */
+  private readonly ahead = new Map<string, ReadAhead | undefined>();
+  private readonly counted = new Map<string, number>();
 
   constructor(
     private readonly stores: CuratedStores,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.loops = new RegistryLoops({
+      names: async () =>
+        (
+          await stores.curated.pool.query<{ product: string }>(
+            'select product from curated.definitions order by product',
+          )
+        ).rows.map((row) => row.product),
+      round: (name) => this.batch(name),
+      pollMs: options.pollMs,
+      log: options.log,
+      what: 'definition',
+      failed: (name) => {
+        this.ahead.delete(name);
+        options.metrics.retries.inc({ definition: name });
+      },
+    });
+  }
 
   start(): void {
-    this.discovery = this.discover();
+    this.loops.start();
   }
 
   /** Lets every batch in progress commit, then returns. */
-  async stop(): Promise<void> {
-    this.stopping.abort(new Error('stopping'));
-    await this.discovery;
-    await Promise.all(this.loops.values());
+  stop(): Promise<void> {
+    return this.loops.stop();
   }
 
-  private async discover(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping.signal.aborted) {
-      try {
-        const { rows } = await this.stores.curated.pool.query<{ product: string }>(
-          'select product from curated.definitions order by product',
-        );
-        for (const { product } of rows) {
-          if (!this.loops.has(product)) this.loops.set(product, this.run(product));
-        }
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (failures === 1) this.options.log.warn({ err: error }, 'cannot read the definition registry; retrying');
-      }
-      await this.pause(failures > 0 ? backoffDelay(failures) : this.options.pollMs * 4);
-    }
-  }
-
-  private async run(name: string): Promise<void> {
-    const { log, metrics, batchSize, pollMs } = this.options;
+  private async batch(name: string): Promise<{ more: boolean }> {
+    const { log, metrics, batchSize } = this.options;
     const labels = { definition: name };
-    let failures = 0;
-    let counted = 0;
-    let ahead: ReadAhead | undefined;
-    while (!this.stopping.signal.aborted) {
-      const timer = metrics.batchSeconds.startTimer(labels);
-      try {
-        const result = await curateBatch(this.stores, this.products, name, batchSize, ahead);
-        ahead = result.next;
-        failures = 0;
-        if (result.busy) {
-          await this.pause(pollMs);
-          continue;
-        }
-        timer();
-        if (result.events > 0) log.debug({ definition: name, ...result }, 'batch committed');
-        if (result.events > 0) {
-          metrics.events.inc({ ...labels, outcome: 'curated' }, result.events - result.quarantined);
-          if (result.quarantined > 0) metrics.events.inc({ ...labels, outcome: 'quarantined' }, result.quarantined);
-          metrics.rows.inc(labels, result.rows);
-          if (result.quarantined > 0) {
-            log.warn(
-              { definition: name, quarantined: result.quarantined },
-              'events quarantined; see plantmesh quarantine list',
-            );
-          }
-        }
-        metrics.lagSeconds.set(labels, result.lagSeconds);
-        if (!result.more) metrics.lagEvents.set(labels, 0);
-        else if (Date.now() - counted > lagCountMs) {
-          counted = Date.now();
-          metrics.lagEvents.set(labels, await eventsBehind(this.stores, this.products, name));
-        }
-        if (!result.more) await this.pause(pollMs);
-      } catch (error) {
-        ahead = undefined;
-        failures += 1;
-        metrics.retries.inc(labels);
-        log.warn({ err: error, definition: name, attempt: failures }, 'batch failed; retrying');
-        await this.pause(backoffDelay(failures));
+    const timer = metrics.batchSeconds.startTimer(labels);
+    const result = await curateBatch(this.stores, this.products, name, batchSize, this.ahead.get(name));
+    this.ahead.set(name, result.next);
+    if (result.busy) return { more: false };
+    timer();
+    if (result.events > 0) {
+      log.debug({ definition: name, ...result, next: undefined }, 'batch committed');
+      metrics.events.inc({ ...labels, outcome: 'curated' }, result.events - result.quarantined);
+      if (result.quarantined > 0) {
+        metrics.events.inc({ ...labels, outcome: 'quarantined' }, result.quarantined);
+        log.warn(
+          { definition: name, quarantined: result.quarantined },
+          'events quarantined; see plantmesh quarantine list',
+        );
       }
+      metrics.rows.inc(labels, result.rows);
     }
-  }
-
-  /** Waits, or returns at once when the worker stops. */
-  private pause(ms: number): Promise<void> {
-    return sleep(ms, this.stopping.signal).catch(() => {});
+    metrics.lagSeconds.set(labels, result.lagSeconds);
+    if (!result.more) metrics.lagEvents.set(labels, 0);
+    else if (Date.now() - (this.counted.get(name) ?? 0) > lagCountMs) {
+      this.counted.set(name, Date.now());
+      metrics.lagEvents.set(labels, await eventsBehind(this.stores, this.products, name));
+    }
+    return { more: result.more };
   }
 }
