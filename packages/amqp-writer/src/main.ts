@@ -1,4 +1,11 @@
-import { AmqpClient, ConfigError, checkIngestTopology, Postgres, runService } from '@plantmesh/core';
+import {
+  AmqpClient,
+  ConfigError,
+  checkIngestTopology,
+  connectPostgres,
+  type Postgres,
+  runService,
+} from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { BatchConsumer } from './batch-consumer.js';
 import { parseStreams, type WriterStream, writerEnv } from './config.js';
@@ -12,7 +19,8 @@ const partitionCheckMs = 3_600_000;
 
 await runService(
   { name: 'amqp-writer', packageJson: new URL('../package.json', import.meta.url), env: writerEnv },
-  async ({ config, log, metrics, readiness, shutdown }) => {
+  async (runtime) => {
+    const { config, log, metrics, readiness, shutdown } = runtime;
     let streams: WriterStream[];
     try {
       streams = parseStreams(config.WRITER_STREAMS);
@@ -25,17 +33,8 @@ await runService(
     const database = async (store: 'raw' | 'metrics') => {
       let postgres = databases.get(store);
       if (!postgres) {
-        postgres = new Postgres({
-          url: urls[store],
-          log,
-          metrics,
-          target: `postgres-${store}`,
-          applicationName: 'amqp-writer',
-        });
-        await postgres.start();
+        postgres = await connectPostgres(runtime, urls[store], `postgres-${store}`);
         databases.set(store, postgres);
-        readiness.register(`postgres-${store}`, () => (postgres as Postgres).ready);
-        shutdown.add(`postgres-${store}`, () => (postgres as Postgres).close());
       }
       return postgres;
     };

@@ -47,7 +47,14 @@ export { type OpsServer, startOpsServer } from './ops-server.js';
 export { isDataPgError, isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
 export { type QuarantineEntry, quarantineKey, writeQuarantine } from './quarantine.js';
 export { Readiness, type ReadinessCheck } from './readiness.js';
-export { packageVersion, runService, runtimeEnv, type ServiceDefinition, type ServiceRuntime } from './service.js';
+export {
+  connectPostgres,
+  packageVersion,
+  runService,
+  runtimeEnv,
+  type ServiceDefinition,
+  type ServiceRuntime,
+} from './service.js';
 export { Shutdown, type ShutdownStep } from './shutdown.js';
 export { quoteIdentifier, quoteLiteral } from './sql.js';
 export { extractTraceContext, injectTraceContext, startTracing, type TraceCarrier, type Tracing } from './tracing.js';

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './conf
 import { createLogger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { type OpsServer, startOpsServer } from './ops-server.js';
+import { Postgres } from './postgres.js';
 import { Readiness } from './readiness.js';
 import { Shutdown } from './shutdown.js';
 import { startTracing } from './tracing.js';
@@ -40,6 +41,28 @@ export interface ServiceRuntime<S extends EnvShape> {
   /** Register closing steps here; they run in reverse order on SIGTERM/SIGINT. */
   shutdown: Shutdown;
   ops: OpsServer;
+}
+
+/**
+ * A PostgreSQL pool of the service's, checked now and watched: its readiness joins /readyz as `target`
+ * and it closes on shutdown.
+ */
+export async function connectPostgres(
+  runtime: Pick<ServiceRuntime<EnvShape>, 'name' | 'log' | 'metrics' | 'readiness' | 'shutdown'>,
+  url: string,
+  target: string,
+): Promise<Postgres> {
+  const postgres = new Postgres({
+    url,
+    log: runtime.log,
+    metrics: runtime.metrics,
+    target,
+    applicationName: runtime.name,
+  });
+  await postgres.start();
+  runtime.readiness.register(target, () => postgres.ready);
+  runtime.shutdown.add(target, () => postgres.close());
+  return postgres;
 }
 
 /**

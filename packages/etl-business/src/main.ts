@@ -1,4 +1,4 @@
-import { Postgres, runService } from '@plantmesh/core';
+import { connectPostgres, runService } from '@plantmesh/core';
 import { DefinitionError, DefinitionsFolder } from '@plantmesh/etl-curated';
 import { storeUrls } from '@plantmesh/schema';
 import { businessEnv } from './config.js';
@@ -9,22 +9,13 @@ import { KpiWorker } from './worker.js';
 
 await runService(
   { name: 'etl-business', packageJson: new URL('../package.json', import.meta.url), env: businessEnv },
-  async ({ config, log, metrics, readiness, shutdown }) => {
+  async (runtime) => {
+    const { config, log, metrics, shutdown } = runtime;
     const urls = storeUrls(config, ['curated', 'business']);
-    const connect = async (store: 'curated' | 'business') => {
-      const postgres = new Postgres({
-        url: urls[store],
-        log,
-        metrics,
-        target: `postgres-${store}`,
-        applicationName: 'etl-business',
-      });
-      await postgres.start();
-      readiness.register(`postgres-${store}`, () => postgres.ready);
-      shutdown.add(`postgres-${store}`, () => postgres.close());
-      return postgres;
+    const stores = {
+      curated: await connectPostgres(runtime, urls.curated, 'postgres-curated'),
+      business: await connectPostgres(runtime, urls.business, 'postgres-business'),
     };
-    const stores = { curated: await connect('curated'), business: await connect('business') };
     await stores.curated.waitForTables(['curated.definitions', 'curated.changes'], shutdown.signal);
     await stores.business.waitForTables(['business.kpi_definitions', 'business.dirty_windows'], shutdown.signal);
 

@@ -1,12 +1,12 @@
 import { quoteIdentifier } from '@plantmesh/core';
 import {
   type ApplyOutcome,
+  beginApply,
   type CuratedDefinition,
   canonical,
   type DefinitionProblem,
   IncompatibleDefinitionError,
   versionParts,
-  versionStep,
 } from '@plantmesh/etl-curated';
 import type pg from 'pg';
 import type { KpiDefinition } from './definition.js';
@@ -53,6 +53,8 @@ export function registryProblems(
   return problems;
 }
 
+const kpiRegistryPlace = { role: 'plantmesh_business_owner', table: 'business.kpi_definitions', nameColumn: 'kpi' };
+
 /** What a minor version may not change: the table's layout and the meaning of its window. */
 function incompatibleChanges(applied: KpiDefinition, next: KpiDefinition): string[] {
   const changes: string[] = [];
@@ -82,20 +84,9 @@ export async function applyKpi(
   file?: string,
 ): Promise<ApplyOutcome> {
   const { name, version } = definition.kpi;
-  await client.query('begin');
+  const { step, applied } = await beginApply(client, kpiRegistryPlace, name, definition, version);
+  if (step === 'unchanged') return 'unchanged';
   try {
-    await client.query('set local role plantmesh_business_owner');
-    await client.query(`select pg_advisory_xact_lock(hashtext('plantmesh.kpi.' || $1))`, [name]);
-    const { rows } = await client.query<{ definition: KpiDefinition; version: string }>(
-      'select definition, version from business.kpi_definitions where kpi = $1',
-      [name],
-    );
-    const applied = rows[0];
-    const step = versionStep(name, applied, definition, version);
-    if (step === 'unchanged') {
-      await client.query('rollback');
-      return 'unchanged';
-    }
     let outcome: ApplyOutcome = 'created';
     if (step === 'new' || step === 'major') {
       await client.query(kpiTableDdl(definition, entityKey));

@@ -24,11 +24,12 @@ export { CuratedProduct, curatedStage, type RawEvent, type Refined } from './pro
 export {
   type ApplyOutcome,
   applyDefinition,
+  beginApply,
   canonical,
   IncompatibleDefinitionError,
+  type RegistryPlace,
   type VersionStep,
   versionParts,
-  versionStep,
 } from './registry.js';
 export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';

@@ -1,4 +1,4 @@
-import { Postgres, runService } from '@plantmesh/core';
+import { connectPostgres, runService } from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { etlEnv } from './config.js';
 import { parseDefinition } from './definition.js';
@@ -9,22 +9,13 @@ import { CuratedWorker } from './worker.js';
 
 await runService(
   { name: 'etl-curated', packageJson: new URL('../package.json', import.meta.url), env: etlEnv },
-  async ({ config, log, metrics, readiness, shutdown }) => {
+  async (runtime) => {
+    const { config, log, metrics, shutdown } = runtime;
     const urls = storeUrls(config, ['raw', 'curated']);
-    const connect = async (store: 'raw' | 'curated') => {
-      const postgres = new Postgres({
-        url: urls[store],
-        log,
-        metrics,
-        target: `postgres-${store}`,
-        applicationName: 'etl-curated',
-      });
-      await postgres.start();
-      readiness.register(`postgres-${store}`, () => postgres.ready);
-      shutdown.add(`postgres-${store}`, () => postgres.close());
-      return postgres;
+    const stores = {
+      raw: await connectPostgres(runtime, urls.raw, 'postgres-raw'),
+      curated: await connectPostgres(runtime, urls.curated, 'postgres-curated'),
     };
-    const stores = { raw: await connect('raw'), curated: await connect('curated') };
     await stores.raw.waitForTables(['raw.events', 'raw.quarantine'], shutdown.signal);
     await stores.curated.waitForTables(['curated.definitions', 'curated.watermarks'], shutdown.signal);
 

@@ -1,3 +1,4 @@
+import { quoteIdentifier } from '@plantmesh/core';
 import type pg from 'pg';
 import type { ColumnDefinition, CuratedDefinition } from './definition.js';
 import { rowSchema } from './row-schema.js';
@@ -15,6 +16,12 @@ export class IncompatibleDefinitionError extends Error {
 }
 
 export type ApplyOutcome = 'created' | 'evolved' | 'unchanged';
+
+const curatedRegistryPlace: RegistryPlace = {
+  role: 'plantmesh_curated_owner',
+  table: 'curated.definitions',
+  nameColumn: 'product',
+};
 
 /** JSON with object keys sorted, so that a definition read back from jsonb compares equal to its file's. */
 export function canonical(value: unknown): string {
@@ -65,6 +72,43 @@ export function versionStep<D extends { table: string }>(
   return 'minor';
 }
 
+/** Where a registry keeps its definitions: the store's owner role, the table and its name column. */
+export interface RegistryPlace {
+  role: string;
+  table: string;
+  nameColumn: string;
+}
+
+/**
+ * Opens the transaction that applies a definition: as the store's owner role (the tables it creates
+ * belong to the store, whichever login applies), serialised per name, with the applied entry and the
+ * step from it. An unchanged definition ends it at once.
+ */
+export async function beginApply<D extends { table: string }>(
+  client: pg.ClientBase,
+  place: RegistryPlace,
+  name: string,
+  definition: D,
+  version: string,
+): Promise<{ step: VersionStep; applied: { definition: D; version: string } | undefined }> {
+  await client.query('begin');
+  try {
+    await client.query(`set local role ${quoteIdentifier(place.role)}`);
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`${place.table}\n${name}`]);
+    const { rows } = await client.query<{ definition: D; version: string }>(
+      `select definition, version from ${place.table} where ${quoteIdentifier(place.nameColumn)} = $1`,
+      [name],
+    );
+    const applied = rows[0];
+    const step = versionStep(name, applied, definition, version);
+    if (step === 'unchanged') await client.query('rollback');
+    return { step, applied };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
+
 /**
  * What a minor version may change in the table: add nullable, non-key columns. Everything else the
  * table holds (a column's type, its source, the key, the event time, the table) needs a new major
@@ -108,21 +152,9 @@ export async function applyDefinition(
   file?: string,
 ): Promise<ApplyOutcome> {
   const { name, version } = definition.product;
-  await client.query('begin');
+  const { step, applied } = await beginApply(client, curatedRegistryPlace, name, definition, version);
+  if (step === 'unchanged') return 'unchanged';
   try {
-    // Tables belong to the store's owner role, whichever login (the ETL's, an administrator's) applies.
-    await client.query('set local role plantmesh_curated_owner');
-    await client.query(`select pg_advisory_xact_lock(hashtext('plantmesh.curated.' || $1))`, [name]);
-    const { rows } = await client.query<{ definition: CuratedDefinition; version: string }>(
-      'select definition, version from curated.definitions where product = $1',
-      [name],
-    );
-    const applied = rows[0];
-    const step = versionStep(name, applied, definition, version);
-    if (step === 'unchanged') {
-      await client.query('rollback');
-      return 'unchanged';
-    }
     let outcome: ApplyOutcome = 'created';
     if (step === 'new' || step === 'major') {
       await client.query(tableDdl(definition));
