@@ -121,7 +121,7 @@ describe('Helm chart', () => {
         .filter((o) => o.kind === 'PodDisruptionBudget')
         .map(component)
         .sort(),
-    ).toEqual(['amqp-writer', 'etl-curated', 'events-reader', 'sensors-reader']);
+    ).toEqual(['amqp-writer', 'etl-business', 'etl-curated', 'events-reader', 'sensors-reader']);
     expect(
       objects
         .filter((o) => o.kind === 'HorizontalPodAutoscaler')

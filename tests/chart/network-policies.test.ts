@@ -81,7 +81,7 @@ describe('NetworkPolicies', () => {
     const prometheus = 'namespaces:{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}';
     const expected = [
       // DESIGN.md "Data flow": plant -> brokers -> readers -> RabbitMQ -> writer -> PostgreSQL, and
-      // raw.events --etl-curated--> curated.* inside PostgreSQL.
+      // raw.events --etl-curated--> curated.* --etl-business--> business.* inside PostgreSQL.
       `${plant} -> mqtt-events:1883`,
       `${plant} -> mqtt-sensors:1883`,
       // MQTT over TLS, on in the production values.
@@ -96,6 +96,7 @@ describe('NetworkPolicies', () => {
       'amqp-writer -> rabbitmq:5671',
       'amqp-writer -> postgresql:5432',
       'etl-curated -> postgresql:5432',
+      'etl-business -> postgresql:5432',
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
       'migrations -> rabbitmq:5671',
@@ -108,6 +109,7 @@ describe('NetworkPolicies', () => {
       `${prometheus} -> sensors-reader:9464`,
       `${prometheus} -> amqp-writer:9464`,
       `${prometheus} -> etl-curated:9464`,
+      `${prometheus} -> etl-business:9464`,
       `${prometheus} -> rabbitmq:15692`,
       `${prometheus} -> mqtt-events:8888`,
       `${prometheus} -> mqtt-sensors:8888`,
@@ -124,8 +126,11 @@ describe('NetworkPolicies', () => {
       { ports: [{ port: 5672, protocol: 'TCP' }] },
       { ports: [{ port: 5432, protocol: 'TCP' }] },
     ]);
-    const etl = external.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-etl-curated');
-    expect(etl?.spec.egress).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    // The ETLs reach PostgreSQL only.
+    for (const etl of ['etl-curated', 'etl-business']) {
+      const policy = external.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `plantmesh-${etl}`);
+      expect(policy?.spec.egress, etl).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    }
     expect(allowedFlows(external).flows).toEqual([]);
 
     const closed = helmTemplate(chart, {

@@ -12,7 +12,9 @@ const plantmeshWorkloads = (objects: Manifest[]) =>
   objects.filter(
     (o) =>
       ['Deployment', 'StatefulSet', 'Job'].includes(o.kind) &&
-      ['events-reader', 'sensors-reader', 'amqp-writer', 'etl-curated', 'migrations'].includes(component(o)),
+      ['events-reader', 'sensors-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'migrations'].includes(
+        component(o),
+      ),
   );
 const envOf = (o: Manifest) =>
   Object.fromEntries(

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +13,8 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type PlantEvent, Simulator } from '@plantmesh/simulator';
 import {
   freePort,
   helmTemplate,
@@ -24,14 +26,16 @@ import {
 } from '@plantmesh/testkit';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approximately, expectedTonnage, expectedYield, zone } from '../../packages/etl-business/test/expected.js';
 import { sbom } from '../../scripts/sbom.js';
+
+const exec = promisify(execFile);
 
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
-const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'cli'];
+const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'cli'];
 const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman', '@aws-cdk'];
 
 interface EnvVar {
@@ -116,11 +120,12 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
   };
 
   beforeAll(async () => {
-    execFileSync('pnpm', ['build'], { cwd: root, stdio: 'pipe' });
+    // Asynchronously: a build and five deploys take minutes, in which the test worker must stay responsive.
+    await exec('pnpm', ['build'], { cwd: root, maxBuffer: 64 << 20 });
     for (const name of packages) {
-      execFileSync('pnpm', ['--filter', `@plantmesh/${name}`, 'deploy', '--legacy', '--prod', join(out, name)], {
+      await exec('pnpm', ['--filter', `@plantmesh/${name}`, 'deploy', '--legacy', '--prod', join(out, name)], {
         cwd: root,
-        stdio: 'pipe',
+        maxBuffer: 64 << 20,
       });
     }
     servers = await startPlatformServers();
@@ -147,7 +152,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         ]),
       );
     }
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await servers?.destroy();
@@ -241,6 +246,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     const workloads = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
     expect(workloads.map((w) => w.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
       'amqp-writer',
+      'etl-business',
       'etl-curated',
       'events-reader',
       'sensors-reader',
@@ -265,17 +271,18 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     }
   });
 
-  it('moves an event end to end through the deployed reader, writer and curated ETL', async () => {
+  it("moves the plant's events end to end through the deployed reader, writer, curated ETL and business ETL", async () => {
     const pipeline = objects.filter(
       (o) =>
         ['Deployment', 'StatefulSet'].includes(o.kind) &&
-        ['events-reader', 'amqp-writer', 'etl-curated'].includes(
+        ['events-reader', 'amqp-writer', 'etl-curated', 'etl-business'].includes(
           o.metadata.labels?.['app.kubernetes.io/component'] ?? '',
         ),
     );
+    expect(pipeline).toHaveLength(4);
     const processes: ManagedProcess[] = [];
     for (const workload of pipeline) {
-      // Two services on one host: each gets its own ops port.
+      // Services on one host: each gets its own ops port.
       const port = await freePort();
       const container = workload.spec.template.spec.containers[0];
       container.env = (container.env as EnvVar[]).map((v) =>
@@ -287,46 +294,91 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
       );
     }
+    const client = new pg.Client(servers.postgres.url);
+    await client.connect();
     try {
-      const publisher = await mqtt.connectAsync(servers.mosquitto.url, { protocolVersion: 5 });
-      // A heat as the shipped definition heats.yaml (mounted from the rendered ConfigMap) takes it.
-      const heat = {
-        id: 'deployed-1',
-        type: 'heat.finished',
-        heatId: 'H26-000001',
-        grade: 'S355',
-        castWeight_t: 180,
-        durationMin: 55,
-        occurredAt: '2026-11-30T06:00:00Z',
+      // The simulated plant, recorded as the broker acknowledged each event: a heat's life (started, slabs
+      // cut, finished, plates ready and quenched, the quench line's states) is about 20 events, so 120 let
+      // several heats finish with their plates quenched.
+      const published: PlantEvent[] = [];
+      const plant = new Simulator({
+        eventsUrl: servers.mosquitto.url,
+        eventsPerSecond: 400,
+        eventQos: 1,
+        maxEvents: 120,
+        series: 1,
+        samplesPerSecond: 0,
+        samplesPerMessage: 1,
+        sensorQos: 0,
+        seed: 26,
+        site: 'plant1',
+        onEvent: (event) => published.push(event),
+      });
+      expect((await plant.run()).events).toBe(120);
+      const ids = published.map((event) => event.payload.id);
+      await waitFor(
+        'the events stored',
+        async () =>
+          (await client.query('select count(*)::int as n from raw.events where id = any($1)', [ids])).rows[0].n ===
+          ids.length,
+      );
+      // Curated by the shipped heats.yaml (mounted from the rendered ConfigMap): tonnes become kilograms.
+      const heat = published.find((event) => event.payload.type === 'heat.finished')?.payload as PlantEvent['payload'];
+      const castWeight = async () =>
+        (await client.query('select cast_weight::float8 as kg from curated.heats where heat_id = $1', [heat.heatId]))
+          .rows[0]?.kg;
+      await waitFor('the heat curated', async () => (await castWeight()) !== undefined);
+      expect(await castWeight()).toBeCloseTo((heat.castWeight_t as number) * 1000, 3);
+
+      // The KPIs of the shipped KPI definitions (mounted likewise), computed from the curated rows, equal a
+      // computation from what the plant published.
+      const kpis = async () => ({
+        yield: (
+          await client.query<{ heat_id: string; yield: number }>(
+            'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
+          )
+        ).rows.map((row) => [row.heat_id, row.yield]),
+        tonnage: (
+          await client.query<{ key: string; heats: number; tonnage: number }>(
+            `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') || ' ' || strand as key, heats,
+               tonnage::float8 as tonnage from business.tonnage_cast_per_shift order by 1`,
+          )
+        ).rows.map((row) => [row.key, row.heats, row.tonnage]),
+      });
+      const expected = { yield: expectedYield(published), tonnage: expectedTonnage(published) };
+      expect(expected.yield.length).toBeGreaterThan(2);
+      const settled = async () => {
+        try {
+          expect(await kpis()).toEqual(approximately(expected));
+          return true;
+        } catch {
+          return false;
+        }
       };
-      await publisher.publishAsync('plant1/caster/strand1/events/heat.finished', JSON.stringify(heat), { qos: 1 });
-      await publisher.endAsync();
-      const client = new pg.Client(servers.postgres.url);
-      await client.connect();
-      try {
-        await waitFor(
-          'the event stored',
-          async () => (await client.query(`select 1 from raw.events where id = 'deployed-1'`)).rowCount === 1,
-        );
-        await waitFor(
-          'the event curated',
-          async () =>
-            (await client.query(`select 1 from curated.heats where heat_id = 'H26-000001' and cast_weight = 180000`))
-              .rowCount === 1,
-        );
-      } finally {
-        await client.end();
-      }
+      await waitFor('the KPIs of what the plant published', settled, 60_000).catch(() => {});
+      expect(await kpis()).toEqual(approximately(expected));
     } finally {
-      for (const child of processes) expect(await child.stop('SIGTERM')).toBe(0);
+      await client.end();
+      for (const child of processes) expect(await child.stop('SIGTERM'), child.tail()).toBe(0);
     }
   });
 
-  it('applies an edited definitions ConfigMap in the running ETL, without a restart', async () => {
+  it.each([
+    {
+      component: 'etl-curated',
+      file: 'heats.yaml',
+      version: `select version from curated.definitions where product = 'heats'`,
+    },
+    {
+      component: 'etl-business',
+      file: 'tonnage-cast-per-shift.yaml',
+      version: `select version from business.kpi_definitions where kpi = 'tonnage_cast_per_shift'`,
+    },
+  ])('applies an edited definitions ConfigMap in the running $component, without a restart', async (etl) => {
     const workload = objects.find(
-      (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'etl-curated',
+      (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === etl.component,
     ) as Manifest;
-    const { process: etl, container, volumes } = run(workload, 'etl-reload');
+    const { process: service, container, volumes } = run(workload, `${etl.component}-reload`);
     const port = (container.env as EnvVar[]).find((v) => v.name === 'OPS_PORT')?.value;
     const client = new pg.Client(servers.postgres.url);
     await client.connect();
@@ -335,19 +387,19 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         'ready',
         async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
       );
-      const version = async () =>
-        (await client.query(`select version from curated.definitions where product = 'heats'`)).rows[0]?.version;
-      expect(await version()).toBe('1.0.0');
-      const pid = etl.pid;
+      const version = async () => (await client.query(etl.version)).rows[0]?.version;
+      await waitFor('version 1.0.0 applied', async () => (await version()) === '1.0.0');
+      const pid = service.pid;
       const definitions = volumes.definitions as ConfigMapVolume;
-      const heats = definitions.data['heats.yaml'] as string;
-      definitions.write({ ...definitions.data, 'heats.yaml': heats.replace('version: 1.0.0', 'version: 1.1.0') });
-      await waitFor('heats 1.1.0 applied', async () => (await version()) === '1.1.0');
-      expect(etl.pid).toBe(pid);
-      expect(etl.alive).toBe(true);
+      const text = definitions.data[etl.file] as string;
+      expect(text).toContain('version: 1.0.0');
+      definitions.write({ ...definitions.data, [etl.file]: text.replace('version: 1.0.0', 'version: 1.1.0') });
+      await waitFor(`${etl.file} 1.1.0 applied`, async () => (await version()) === '1.1.0');
+      expect(service.pid).toBe(pid);
+      expect(service.alive).toBe(true);
     } finally {
       await client.end();
-      expect(await etl.stop('SIGTERM'), etl.tail()).toBe(0);
+      expect(await service.stop('SIGTERM'), service.tail()).toBe(0);
     }
   });
 });

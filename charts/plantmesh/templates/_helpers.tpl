@@ -167,6 +167,7 @@ events-reader: { values: eventsReader, postgres: false, rabbitmq: true }
 sensors-reader: { values: sensorsReader, postgres: false, rabbitmq: true }
 amqp-writer: { values: amqpWriter, postgres: true, rabbitmq: true }
 etl-curated: { values: etlCurated, postgres: true, rabbitmq: false }
+etl-business: { values: etlBusiness, postgres: true, rabbitmq: false }
 {{- end -}}
 
 {{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}
