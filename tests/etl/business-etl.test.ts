@@ -5,13 +5,8 @@ import { shippedKpis } from '@plantmesh/etl-business';
 import { EventGenerator, type PlantEvent } from '@plantmesh/simulator';
 import { waitFor } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  approximately,
-  expectedQuality,
-  expectedTonnage,
-  expectedYield,
-  zone,
-} from '../../packages/etl-business/test/expected.js';
+import { approximately } from '../../packages/etl-business/test/expected.js';
+import { expectedKpis, kpisMatch, readKpis } from '../support/kpi-tables.js';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 const start = Date.parse('2026-11-29T20:00:00Z');
@@ -29,37 +24,7 @@ describe('the business ETL service (real processes, real PostgreSQL)', () => {
       [JSON.stringify(batch)],
     );
   };
-  const tables = async () => ({
-    tonnage: (
-      await platform().query<{ key: string; heats: number; tonnage: number }>(
-        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') || ' ' || strand as key, heats,
-           tonnage::float8 as tonnage from business.tonnage_cast_per_shift order by 1`,
-      )
-    ).map((row) => [row.key, row.heats, row.tonnage]),
-    quality: await platform().query(
-      `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, produced, good, rework,
-         quality_ratio::float8 as quality_ratio from business.quench_quality_per_shift order by window_start`,
-    ),
-    yield: (
-      await platform().query<{ heat_id: string; yield: number }>(
-        'select heat_id, yield::float8 as yield from business.heat_yield order by heat_id',
-      )
-    ).map((row) => [row.heat_id, row.yield]),
-  });
-  const expected = (all: PlantEvent[]) => ({
-    tonnage: expectedTonnage(all),
-    quality: expectedQuality(all),
-    yield: expectedYield(all),
-  });
-  /** Whether the tables read now equal what is wanted (approximately), for a wait. */
-  const matches = async (read: () => Promise<unknown>, want: unknown) => {
-    try {
-      expect(await read()).toEqual(approximately(want));
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const query = <R extends Record<string, unknown>>(sql: string) => platform().query<R>(sql);
   /** Everything curated and every marked window recomputed. */
   const settled = async () =>
     (await platform().count('select count(*) as n from business.dirty_windows')) === 0 &&
@@ -97,10 +62,9 @@ describe('the business ETL service (real processes, real PostgreSQL)', () => {
         first = await first.restart();
       }
     }
-    const want = expected(events);
-    await waitFor('every window computed', () => matches(tables, want), 60_000).catch(() => {});
-    expect(await tables()).toEqual(approximately(want));
-    expect(want.yield.length).toBeGreaterThan(10);
+    await waitFor('every window computed', () => kpisMatch(query, events), 60_000).catch(() => {});
+    expect(await readKpis(query)).toEqual(approximately(expectedKpis(events)));
+    expect(expectedKpis(events).yield.length).toBeGreaterThan(10);
   });
 
   it('applies a changed KPI without a restart (recomputing its windows), refuses a broken one with file and line', async () => {
@@ -138,6 +102,6 @@ describe('the business ETL service (real processes, real PostgreSQL)', () => {
     );
     const log = platform().serviceLog('etl-business-2') + platform().serviceLog('etl-business-1');
     expect(log).toMatch(/heat-yield\.yaml:\d+:\d+: no curated product \\"coils\\" is applied/);
-    expect(await tables()).toEqual(approximately(expected(events)));
+    expect(await readKpis(query)).toEqual(approximately(expectedKpis(events)));
   });
 });
