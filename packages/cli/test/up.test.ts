@@ -23,7 +23,8 @@ describe('plantmesh up', () => {
   let running: ManagedProcess | undefined;
 
   afterAll(async () => {
-    await running?.stop('SIGKILL');
+    // Ctrl-C, as a user would (SIGKILL only if it does not stop): a killed `up` leaves its children running.
+    await running?.stop('SIGINT', 60_000);
     rmSync(dir, { recursive: true, force: true });
   });
 
