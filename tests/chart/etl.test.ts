@@ -22,55 +22,10 @@ const yamlFiles = (dir: string) =>
 const filesOf = (dir: string) =>
   Object.fromEntries(yamlFiles(dir).map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
 
-/** A plant's own data product, as an operator adds it in the values. */
-const coils = `apiVersion: plantmesh.dev/v1
-kind: CuratedDefinition
-product:
-  name: coils
-  domain: rolling
-  owner: hot-mill-team@plant.local
-  description: Coils wound at the hot strip mill, with their weight
-  version: 1.0.0
-source:
-  topics: ["+/hot-mill/+/events/coil.wound"]
-payloadSchema:
-  type: object
-  required: [coilId, weight_t, occurredAt]
-  properties:
-    coilId: { type: string, minLength: 1 }
-    weight_t: { type: number, exclusiveMinimum: 0, maximum: 50 }
-    occurredAt: { type: string, format: date-time }
-table: coils
-columns:
-  - { name: coil_id, from: /coilId, type: text }
-  - { name: weight, from: /weight_t, type: numeric, unit: KGM, sourceUnit: TNE }
-  - { name: wound_at, from: /occurredAt, type: timestamptz, nullable: false }
-key: [coil_id]
-eventTime: wound_at
-`;
-
-/** A plant's own KPI over that product, as an operator adds it in the values. */
-const coilsPerDay = `apiVersion: plantmesh.dev/v1
-kind: KpiDefinition
-kpi:
-  name: coils_wound_per_day
-  domain: rolling
-  owner: hot-mill-team@plant.local
-  description: Coils wound at the hot strip mill per day, and their tonnes
-  version: 1.0.0
-inputs: [coils]
-window: { kind: day, timeZone: Europe/Berlin }
-compute:
-  sql: |
-    select count(*)::int as coils, sum(weight) / 1000 as tonnes
-    from curated.coils
-    where wound_at >= :window_start and wound_at < :window_end
-    having count(*) > 0
-table: coils_wound_per_day
-columns:
-  - { name: coils, type: integer, unit: C62 }
-  - { name: tonnes, type: numeric, unit: TNE }
-`;
+/** A plant's own data product and a KPI over it, as an operator adds them in the values. */
+const fixture = (file: string) => readFileSync(join(import.meta.dirname, 'fixtures', file), 'utf8');
+const coils = fixture('coils.yaml');
+const coilsPerDay = fixture('coils-per-day.yaml');
 
 /** The ETLs that run from definition files, and what differs between them. */
 const etls = [
