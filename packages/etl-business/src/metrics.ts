@@ -46,7 +46,7 @@ export function createKpiMetrics(registry: Registry) {
       name: 'plantmesh_kpi_freshness_seconds',
       help: 'From the commit of the oldest curated change behind a window to the commit of its recompute',
       labelNames,
-      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 1800, 3600],
       registers,
     }),
     retries: new Counter({

@@ -13,6 +13,8 @@ export interface KpiWorkerOptions {
   metrics: KpiMetrics;
 }
 
+const pendingCountMs = 10_000;
+
 /**
  * Runs every KPI of the registry, each in a loop of its own (RegistryLoops): mark the windows new
  * curated changes touched, recompute the marked windows, and wait a poll interval when there is neither.
@@ -20,6 +22,8 @@ export interface KpiWorkerOptions {
 export class KpiWorker {
   private readonly kpis: KpiCache;
   private readonly loops: RegistryLoops;
+  /** When each KPI's pending windows were last counted. */
+  private readonly counted = new Map<string, number>();
 
   constructor(
     private readonly stores: BusinessStores,
@@ -63,7 +67,12 @@ export class KpiWorker {
     }
     metrics.recomputed.inc(labels, recomputed.windows);
     metrics.rows.inc(labels, recomputed.rows);
-    if (marked.windows > 0 || recomputed.windows > 0) metrics.pending.set(labels, await this.pending(name));
+    // A count from the database, the same on every replica: refreshed after work, and now and then when
+    // idle, so that a replica that stopped working does not keep showing an old backlog.
+    if (marked.windows > 0 || recomputed.windows > 0 || Date.now() - (this.counted.get(name) ?? 0) > pendingCountMs) {
+      this.counted.set(name, Date.now());
+      metrics.pending.set(labels, await this.pending(name));
+    }
     if (recomputed.windows > 0) log.debug({ kpi: name, ...marked, ...recomputed }, 'windows recomputed');
     return { more: marked.more || recomputed.more };
   }

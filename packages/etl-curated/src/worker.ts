@@ -62,7 +62,12 @@ export class CuratedWorker {
     const timer = metrics.batchSeconds.startTimer(labels);
     const result = await curateBatch(this.stores, this.products, name, batchSize, this.ahead.get(name));
     this.ahead.set(name, result.next);
-    if (result.busy) return { more: false };
+    if (result.busy) {
+      // Another replica is curating this definition and reports its lag; this one has none to report.
+      metrics.lagSeconds.set(labels, 0);
+      metrics.lagEvents.set(labels, 0);
+      return { more: false };
+    }
     timer();
     if (result.events > 0) {
       log.debug({ definition: name, ...result, next: undefined }, 'batch committed');
