@@ -10,9 +10,9 @@ export const businessEnv = {
   /** The folder of KPI definition files (*.yaml), watched for changes. */
   KPI_DEFINITIONS_DIR: env.string().default(shippedKpis),
   /** Curated change batches read per marking transaction. */
-  CHANGES_PER_BATCH: env.int(1).default(50),
+  CHANGES_PER_BATCH: env.int(1).default(100),
   /** Window marks claimed per recompute transaction. */
-  WINDOWS_PER_BATCH: env.int(1).default(200),
+  WINDOWS_PER_BATCH: env.int(1).default(1_000),
   /** How often an idle KPI looks for changes. */
   POLL_MS: env.int(10).default(500),
   /** How often the definitions folder is read again, besides the file watch. */

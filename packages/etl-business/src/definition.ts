@@ -56,15 +56,12 @@ const parameterPattern = /(?<![:\w]):(window_start|window_end|entity)\b/g;
 export const windowColumns = ['window_start', 'window_end', 'shift', '_definition_version', '_computed_at'];
 
 /**
- * The KPI's query with its named parameters as positional ones: :window_start and :window_end ($1, $2)
- * for time windows, :entity ($1) for entity windows.
+ * The KPI's query for one window at a time, its named parameters read from the window row `_window`
+ * (`_window.window_start`, `_window.window_end`, `_window.entity`), so that one statement can run it for
+ * many windows with a lateral join.
  */
-export function positionalSql(definition: KpiDefinition): string {
-  const names = parameters[definition.window.kind === 'entity' ? 'entity' : 'time'];
-  return definition.compute.sql.replace(parameterPattern, (_match, name: string) => {
-    const index = names.indexOf(name);
-    return `$${index + 1}::${name === 'entity' ? 'text' : 'timestamptz'}`;
-  });
+export function windowedSql(definition: KpiDefinition): string {
+  return definition.compute.sql.replace(parameterPattern, (_match, name: string) => `_window.${name}`);
 }
 
 /**

@@ -3,10 +3,10 @@ export {
   type KpiColumn,
   type KpiDefinition,
   loadKpiDefinition,
-  positionalSql,
   readKpiDefinition,
   type WindowKind,
   windowColumns,
+  windowedSql,
 } from './definition.js';
 export { CompiledKpi, type KpiWindow } from './kpi.js';
 export { createKpiMetrics, type KpiMetrics } from './metrics.js';

@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '@plantmesh/core';
 import type { CuratedDefinition } from '@plantmesh/etl-curated';
-import { type KpiDefinition, positionalSql } from './definition.js';
+import { type KpiDefinition, windowedSql } from './definition.js';
 import { entityKeysSql, pathToEntity } from './relationships.js';
 import { windowColumnsOf } from './table.js';
 
@@ -19,13 +19,14 @@ export interface KpiWindow {
 export class CompiledKpi {
   readonly name: string;
   readonly version: string;
-  readonly query: string;
   readonly entityKey: string | undefined;
   /** For entity windows: per input product, the SQL giving entity keys for its changed keys. */
   readonly entityKeys = new Map<string, string>();
   /** The arguments of business.time_windows after the span: kind, zone, shift starts and names. */
   readonly timeWindow: [string, string, string[], string[]];
-  readonly deleteWindow: string;
+  /** The windows' rows: the KPI's query run for every window given ($1.., arrays), with the window's columns. */
+  readonly query: string;
+  readonly deleteWindows: string;
   readonly insertRows: string;
 
   constructor(
@@ -34,7 +35,6 @@ export class CompiledKpi {
   ) {
     this.name = definition.kpi.name;
     this.version = definition.kpi.version;
-    this.query = positionalSql(definition);
     const { window } = definition;
     this.timeWindow = [
       window.kind,
@@ -52,29 +52,44 @@ export class CompiledKpi {
       }
     }
     const table = `business.${quoteIdentifier(definition.table)}`;
-    const windowColumns = windowColumnsOf(definition, this.entityKey).map(quoteIdentifier);
     const entityWindow = window.kind === 'entity';
-    this.deleteWindow = `delete from ${table} where ${entityWindow ? `${windowColumns[0]} = $1` : 'window_start = $1'}`;
-    const columns = definition.columns.map((column) => quoteIdentifier(column.name));
+    const windowColumns = windowColumnsOf(definition, this.entityKey);
+    // The window row's values under the table's column names.
     const windowValues = entityWindow
-      ? ['$2::text']
-      : ['$2::timestamptz', '$3::timestamptz', ...(window.kind === 'shift' ? ['$4::text'] : [])];
-    const version = `$${windowValues.length + 2}::text`;
-    this.insertRows = `insert into ${table} (${[...windowColumns, ...columns, '_definition_version'].join(', ')})
-select ${[...windowValues, ...columns.map((column) => `r.${column}`), version].join(', ')}
-from json_to_recordset($1::json) as r(${definition.columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})`;
+      ? [`_window.entity as ${quoteIdentifier(this.entityKey as string)}`]
+      : ['_window.window_start', '_window.window_end', ...(window.kind === 'shift' ? ['_window.label as shift'] : [])];
+    const windows = entityWindow
+      ? 'unnest($1::text[]) as _window(entity)'
+      : 'unnest($1::timestamptz[], $2::timestamptz[], $3::text[]) as _window(window_start, window_end, label)';
+    this.query = `select ${windowValues.join(', ')}, _kpi.*\nfrom ${windows}\ncross join lateral (\n${windowedSql(definition)}\n) as _kpi`;
+    this.deleteWindows = `delete from ${table} where ${quoteIdentifier(entityWindow ? (this.entityKey as string) : 'window_start')} = any($1)`;
+    const columns = [
+      ...windowColumns.map((name) => ({ name, type: name.startsWith('window_') ? 'timestamptz' : 'text' })),
+      ...definition.columns,
+    ];
+    const names = columns.map((column) => quoteIdentifier(column.name));
+    this.insertRows = `insert into ${table} (${[...names, '_definition_version'].join(', ')})
+select ${names.map((name) => `r.${name}`).join(', ')}, $2::text
+from json_to_recordset($1::json) as r(${columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')})`;
   }
 
-  /** The query's parameters for a window. */
-  queryParameters(window: KpiWindow): unknown[] {
-    return this.definition.window.kind === 'entity' ? [window.entity] : [window.start, window.end];
+  /** The query's parameters for these windows. */
+  queryParameters(windows: KpiWindow[]): unknown[] {
+    return this.definition.window.kind === 'entity'
+      ? [windows.map((window) => window.entity)]
+      : [
+          windows.map((window) => window.start),
+          windows.map((window) => window.end),
+          windows.map((window) => window.label),
+        ];
   }
 
-  /** The insert's parameters: the rows, the window's values, the version. */
-  insertParameters(rows: unknown[], window: KpiWindow): unknown[] {
-    const kind = this.definition.window.kind;
-    const values =
-      kind === 'entity' ? [window.entity] : [window.start, window.end, ...(kind === 'shift' ? [window.label] : [])];
-    return [JSON.stringify(rows), ...values, this.version];
+  /** The delete's parameter: the windows' identities. */
+  deleteParameters(windows: KpiWindow[]): unknown[] {
+    return [
+      this.definition.window.kind === 'entity'
+        ? windows.map((window) => window.entity)
+        : windows.map((window) => window.start),
+    ];
   }
 }

@@ -159,9 +159,12 @@ export interface RecomputeResult {
 }
 
 /**
- * Recomputes the windows marked for a KPI: claims marks (skipping those another worker holds), and per
- * window (one worker at a time) runs the KPI's query read-only on the curated store and replaces the
- * window's rows, then deletes the marks it took. A mark added meanwhile stays for the next round.
+ * Recomputes the windows marked for a KPI: reads the oldest marks, takes each window with a
+ * non-blocking advisory lock (a window another worker is recomputing is left to it), runs the KPI's
+ * query for all of them at once, read-only, on the curated store, replaces their rows and deletes the
+ * marks it read, in one transaction. A mark added meanwhile stays for the next round. Nothing is
+ * written before the query has run, so the transaction holds a transaction id (which holds back every
+ * ETL's commit frontier on the server) only while it writes.
  */
 export async function recomputeWindows(
   stores: BusinessStores,
@@ -181,7 +184,7 @@ export async function recomputeWindows(
     }>(
       `select w.id, w.window_start as start, w.window_end as "end", w.label, w.entity, w.changed_at, d.version
        from business.dirty_windows w join business.kpi_definitions d using (kpi)
-       where w.kpi = $1 order by w.id limit $2 for update of w skip locked`,
+       where w.kpi = $1 order by w.id limit $2`,
       [name, limit],
     );
     if (claimed.length === 0) return { windows: 0, rows: 0, more: false, changedAt: [] };
@@ -194,24 +197,25 @@ export async function recomputeWindows(
       if (changed_at && (!held.changedAt || changed_at < held.changedAt)) held.changedAt = changed_at;
       byWindow.set(identity, held);
     }
-    const done: string[] = [];
-    const changedAt: Date[] = [];
-    let rows = 0;
-    for (const [identity, { window, ids, changedAt: changed }] of byWindow) {
-      const { rows: lock } = await client.query<{ taken: boolean }>(
-        'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
-        [windowLock, `${name}\n${identity}`],
-      );
-      if (!lock[0]?.taken) continue;
-      const computed = await readOnly(stores.curated.pool, kpi.query, kpi.queryParameters(window));
-      await client.query(kpi.deleteWindow, [window.entity ?? window.start]);
-      if (computed.length > 0) await client.query(kpi.insertRows, kpi.insertParameters(computed, window));
-      rows += computed.length;
-      done.push(...ids);
-      if (changed) changedAt.push(changed);
-    }
+    // The windows no other worker is recomputing now: one query computes them all, their rows are replaced.
+    const taken: Array<{ window: KpiWindow; ids: string[]; changedAt: Date | null }> = [];
+    const { rows: locks } = await client.query<{ taken: boolean }>(
+      "select pg_try_advisory_xact_lock($1, hashtext($2 || e'\\n' || identity)) as taken from unnest($3::text[]) with ordinality as u(identity, n) order by n",
+      [windowLock, name, [...byWindow.keys()]],
+    );
+    [...byWindow.values()].forEach((held, index) => {
+      if (locks[index]?.taken) taken.push(held);
+    });
+    const windows = taken.map((held) => held.window);
+    const computed =
+      windows.length > 0 ? await readOnly(stores.curated.pool, kpi.query, kpi.queryParameters(windows)) : [];
+    if (windows.length > 0) await client.query(kpi.deleteWindows, kpi.deleteParameters(windows));
+    if (computed.length > 0) await client.query(kpi.insertRows, [JSON.stringify(computed), kpi.version]);
+    const done = taken.flatMap((held) => held.ids);
+    const changedAt = taken.flatMap((held) => (held.changedAt ? [held.changedAt] : []));
+    const rows = computed.length;
     await client.query('delete from business.dirty_windows where id = any($1::bigint[])', [done]);
-    return { windows: byWindow.size, rows, more: claimed.length === limit, changedAt };
+    return { windows: taken.length, rows, more: claimed.length === limit, changedAt };
   });
 }
 
