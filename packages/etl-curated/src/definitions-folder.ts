@@ -5,6 +5,9 @@ import type { Logger } from '@plantmesh/core';
 import { DefinitionError } from './checked-yaml.js';
 import { type ApplyOutcome, IncompatibleDefinitionError } from './registry.js';
 
+/** How long the folder must be quiet after a change before it is read. */
+const settleMs = 200;
+
 /**
  * Reads one definition file's text and applies it: what was applied and how, or a DefinitionError /
  * IncompatibleDefinitionError for a file that cannot be (any other error is taken as transient).
@@ -24,6 +27,7 @@ export class DefinitionsFolder {
   private readonly seen = new Map<string, string>();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private settling: NodeJS.Timeout | undefined;
   private scanning: Promise<void> = Promise.resolve();
 
   constructor(
@@ -37,8 +41,12 @@ export class DefinitionsFolder {
   /** Applies every file now; then follows changes (a watch, and a rescan every `rescanMs` as a fallback). */
   async start(rescanMs: number): Promise<void> {
     await this.scan();
-    // A ConfigMap update swaps a symlinked folder: a rename in this folder, which the watch reports.
-    this.watcher = watch(this.dir, () => void this.scan());
+    // A ConfigMap update swaps a symlinked folder: a rename in this folder, which the watch reports. An
+    // editor's save comes as several events (truncate, write): the scan waits for them to settle.
+    this.watcher = watch(this.dir, () => {
+      clearTimeout(this.settling);
+      this.settling = setTimeout(() => void this.scan(), settleMs);
+    });
     this.watcher.on('error', (error) => this.log.warn({ err: error, dir: this.dir }, 'cannot watch definitions'));
     this.timer = setInterval(() => void this.scan(), rescanMs);
     this.timer.unref();
@@ -47,6 +55,7 @@ export class DefinitionsFolder {
   async stop(): Promise<void> {
     this.watcher?.close();
     clearInterval(this.timer);
+    clearTimeout(this.settling);
     await this.scanning;
   }
 
