@@ -11,6 +11,8 @@ export function localPorts(base: number) {
     mqttEvents: base + 4,
     mqttSensors: base + 5,
     prometheus: base + 6,
+    /** RabbitMQ's Erlang distribution port: in the block, not far above it in the range outgoing connections use. */
+    rabbitmqDistribution: base + 7,
     /** The first ops port; each service takes the next one. */
     servicesFrom: base + 10,
   };

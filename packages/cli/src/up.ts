@@ -108,6 +108,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
         dir: join(dir, 'rabbitmq'),
         port: ports.amqp,
         managementPort: ports.rabbitmqManagement,
+        distributionPort: ports.rabbitmqDistribution,
         prometheusPort: ports.rabbitmqPrometheus,
       }).then(track),
       MosquittoServer.create({ dir: join(dir, 'mqtt-events'), port: ports.mqttEvents, users: mqttUsers }).then(track),

@@ -8,12 +8,16 @@ import { localPorts } from '../src/ports.js';
 
 const cli = join(import.meta.dirname, '../src/main.ts');
 
-/** A base port whose block of ports is free now (the platform needs base .. base+10 and base+20001). */
+/**
+ * A base port whose block of ports is free now: between the test workers' ports (below 30000) and the
+ * range the kernel gives outgoing connections (32768 and up), where a port that nothing listens on may
+ * still be taken.
+ */
 async function freeBase(): Promise<number> {
   for (;;) {
-    const base = 30_000 + Math.floor(Math.random() * 14_000);
-    const ports = Object.values(localPorts(base));
-    const open = await Promise.all([...ports, base + 1 + 20_000].map(isPortOpen));
+    const base = 30_000 + Math.floor(Math.random() * 2_700);
+    const ports = Array.from({ length: 20 }, (_, offset) => base + offset);
+    const open = await Promise.all(ports.map(isPortOpen));
     if (!open.includes(true)) return base;
   }
 }

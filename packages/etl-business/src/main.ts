@@ -26,7 +26,8 @@ await runService(
         const { value: definition, at } = readKpiDefinition(text, file);
         const registry = await curatedRegistry(stores.curated.pool);
         const problems = registryProblems(definition, registry, at);
-        if (problems.length > 0) throw new DefinitionError(problems);
+        // Missing inputs may be applied later by the curated ETL (both start together): tried again.
+        if (problems.length > 0) throw new DefinitionError(problems, true);
         const entityKey = definition.window.entity ? registry.get(definition.window.entity)?.key[0] : undefined;
         const client = await stores.business.pool.connect();
         try {

@@ -5,8 +5,6 @@ import {
   type CuratedDefinition,
   canonical,
   type DefinitionProblem,
-  IncompatibleDefinitionError,
-  versionParts,
 } from '@plantmesh/etl-curated';
 import type pg from 'pg';
 import type { KpiDefinition } from './definition.js';
@@ -84,20 +82,13 @@ export async function applyKpi(
   file?: string,
 ): Promise<ApplyOutcome> {
   const { name, version } = definition.kpi;
-  const { step, applied } = await beginApply(client, kpiRegistryPlace, name, definition, version);
+  const { step, applied } = await beginApply(client, kpiRegistryPlace, name, definition, version, incompatibleChanges);
   if (step === 'unchanged') return 'unchanged';
   try {
     let outcome: ApplyOutcome = 'created';
     if (step === 'new' || step === 'major') {
       await client.query(kpiTableDdl(definition, entityKey));
     } else if (applied) {
-      const changes = incompatibleChanges(applied.definition, definition);
-      if (changes.length > 0) {
-        throw new IncompatibleDefinitionError(name, [
-          ...changes,
-          `make it version ${versionParts(applied.version)[0] + 1}.0.0 with a new table`,
-        ]);
-      }
       const known = new Set(applied.definition.columns.map((column) => column.name));
       for (const column of definition.columns.filter((column) => !known.has(column.name))) {
         await client.query(addKpiColumnDdl(definition, column));

@@ -12,7 +12,11 @@ export interface DefinitionProblem {
 
 /** A definition file that cannot be used: every problem, each as `file:line:column: message`. */
 export class DefinitionError extends Error {
-  constructor(readonly problems: DefinitionProblem[]) {
+  constructor(
+    readonly problems: DefinitionProblem[],
+    /** The file may pass unchanged later: it names what is not applied yet (a KPI's curated inputs). */
+    readonly mayPassLater = false,
+  ) {
     super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join('\n'));
     this.name = 'DefinitionError';
   }

@@ -7,6 +7,8 @@ import { type ApplyOutcome, IncompatibleDefinitionError } from './registry.js';
 
 /** How long the folder must be quiet after a change before it is read. */
 const settleMs = 200;
+/** How long a file may wait for what it names (another ETL's products) before it counts as refused. */
+const waitGraceMs = 120_000;
 
 /**
  * Reads one definition file's text and applies it: what was applied and how, or a DefinitionError /
@@ -25,6 +27,10 @@ export type LoadDefinition = (
 export class DefinitionsFolder {
   /** The content hash of each file as last handled, so that an unchanged file is not applied again. */
   private readonly seen = new Map<string, string>();
+  /** The refusal last reported per file, so that a file retried at every scan is reported once. */
+  private readonly reported = new Map<string, string>();
+  /** Since when a file has been waiting for what it names to be applied. */
+  private readonly waitingSince = new Map<string, number>();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private settling: NodeJS.Timeout | undefined;
@@ -92,9 +98,24 @@ export class DefinitionsFolder {
           this.log.warn({ err: error, file }, 'cannot apply definition now; retrying');
           continue;
         }
-        this.refused(name);
-        this.log.error({ file, problems: error.message.split('\n') }, `definition refused: ${error.message}`);
+        // A file that may pass later (at service start, the ETL it depends on may not have applied its
+        // products yet) waits, tried again at every scan, and counts as refused only after a grace time.
+        const waiting = error instanceof DefinitionError && error.mayPassLater;
+        const since = this.waitingSince.get(file) ?? Date.now();
+        if (waiting && Date.now() - since < waitGraceMs) {
+          if (!this.waitingSince.has(file)) this.log.warn({ file }, `definition waits: ${error.message}`);
+          this.waitingSince.set(file, since);
+          continue;
+        }
+        if (this.reported.get(file) !== error.message) {
+          this.reported.set(file, error.message);
+          this.refused(name);
+          this.log.error({ file, problems: error.message.split('\n') }, `definition refused: ${error.message}`);
+        }
+        if (waiting) continue;
       }
+      this.reported.delete(file);
+      this.waitingSince.delete(file);
       this.seen.set(file, hash);
     }
   }

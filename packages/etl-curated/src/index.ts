@@ -29,7 +29,6 @@ export {
   IncompatibleDefinitionError,
   type RegistryPlace,
   type VersionStep,
-  versionParts,
 } from './registry.js';
 export { type ReplayProgress, type ReplayResult, type ReplaySelection, replayCurated } from './replay.js';
 export { rowSchema } from './row-schema.js';

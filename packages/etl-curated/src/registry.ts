@@ -32,7 +32,7 @@ export function canonical(value: unknown): string {
   );
 }
 
-export const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
+const versionParts = (version: string) => version.split('.').map(Number) as [number, number, number];
 
 function compareVersions(a: string, b: string): number {
   const [x, y] = [versionParts(a), versionParts(b)];
@@ -45,14 +45,16 @@ export type VersionStep = 'new' | 'unchanged' | 'major' | 'minor';
 
 /**
  * How a definition stands to the one applied: new, unchanged, a new major version (which must name a new
- * table: the rows of the old one stay as they were made), or a higher minor or patch version. A changed
- * definition whose version is not higher is refused.
+ * table: the rows of the old one stay as they were made), or a higher minor or patch version whose
+ * changes the table can take (`incompatible` lists those it cannot). A changed definition whose version is
+ * not higher is refused.
  */
 export function versionStep<D extends { table: string }>(
   name: string,
   applied: { version: string; definition: D } | undefined,
   next: D,
   version: string,
+  incompatible: (applied: D, next: D) => string[],
 ): VersionStep {
   if (!applied) return 'new';
   if (canonical(applied.definition) === canonical(next)) return 'unchanged';
@@ -68,6 +70,13 @@ export function versionStep<D extends { table: string }>(
       ]);
     }
     return 'major';
+  }
+  const changes = incompatible(applied.definition, next);
+  if (changes.length > 0) {
+    throw new IncompatibleDefinitionError(name, [
+      ...changes,
+      `make it version ${versionParts(applied.version)[0] + 1}.0.0 with a new table`,
+    ]);
   }
   return 'minor';
 }
@@ -90,6 +99,7 @@ export async function beginApply<D extends { table: string }>(
   name: string,
   definition: D,
   version: string,
+  incompatible: (applied: D, next: D) => string[],
 ): Promise<{ step: VersionStep; applied: { definition: D; version: string } | undefined }> {
   await client.query('begin');
   try {
@@ -100,7 +110,7 @@ export async function beginApply<D extends { table: string }>(
       [name],
     );
     const applied = rows[0];
-    const step = versionStep(name, applied, definition, version);
+    const step = versionStep(name, applied, definition, version, incompatible);
     if (step === 'unchanged') await client.query('rollback');
     return { step, applied };
   } catch (error) {
@@ -152,20 +162,20 @@ export async function applyDefinition(
   file?: string,
 ): Promise<ApplyOutcome> {
   const { name, version } = definition.product;
-  const { step, applied } = await beginApply(client, curatedRegistryPlace, name, definition, version);
+  const { step, applied } = await beginApply(
+    client,
+    curatedRegistryPlace,
+    name,
+    definition,
+    version,
+    incompatibleChanges,
+  );
   if (step === 'unchanged') return 'unchanged';
   try {
     let outcome: ApplyOutcome = 'created';
     if (step === 'new' || step === 'major') {
       await client.query(tableDdl(definition));
     } else if (applied) {
-      const changes = incompatibleChanges(applied.definition, definition);
-      if (changes.length > 0) {
-        throw new IncompatibleDefinitionError(name, [
-          ...changes,
-          `make it version ${versionParts(applied.version)[0] + 1}.0.0 with a new table`,
-        ]);
-      }
       const known = new Set(applied.definition.columns.map((column) => column.name));
       const added: ColumnDefinition[] = definition.columns.filter((column) => !known.has(column.name));
       for (const column of added) await client.query(addColumnDdl(definition, column));

@@ -12,6 +12,8 @@ export interface RabbitMqServerOptions extends ServerOptions {
   managementPort?: number;
   /** Port for the Prometheus endpoint (enables the rabbitmq_prometheus plugin). */
   prometheusPort?: number;
+  /** The Erlang distribution port (default: port + 20000 when a port is given, else a free one). */
+  distributionPort?: number;
   /** An AMQPS listener on `port` with this certificate (see tlsUrl). */
   tls?: { port: number; ca: string; cert: string; key: string };
 }
@@ -37,7 +39,8 @@ export class RabbitMqServer extends LocalServer {
   static async create(options: RabbitMqServerOptions = {}): Promise<RabbitMqServer> {
     const port = await LocalServer.pickPort(options);
     // The Erlang distribution port must stay the same across restarts for the node to come back.
-    return new RabbitMqServer(port, options.port ? options.port + 20_000 : await freePort(), options);
+    const distribution = options.distributionPort ?? (options.port ? options.port + 20_000 : await freePort());
+    return new RabbitMqServer(port, distribution, options);
   }
 
   get url(): string {
