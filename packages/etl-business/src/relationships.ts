@@ -36,13 +36,14 @@ export function pathToEntity(
 
 /**
  * SQL that gives the entity keys of rows of `from` named by their keys ($1, a JSON array of key
- * arrays), following the hops; for the entity product itself, the keys are the entity keys.
+ * arrays), following the hops (for the entity product itself, the keys are the entity keys), each with
+ * the position (from 1) of the first key in $1 that leads to it.
  */
 export function entityKeysSql(from: CuratedDefinition, hops: Hop[], entityKey: string): string {
   const keys = from.key.map((_column, index) => `(k.value ->> ${index})`);
   const match = from.key.map((column, index) => `t0.${quoteIdentifier(column)}::text = ${keys[index]}`).join(' and ');
   if (hops.length === 0) {
-    return `select distinct ${keys[0]} as entity from jsonb_array_elements($1::jsonb) as k`;
+    return `select ${keys[0]} as entity, min(k.n) as n from jsonb_array_elements($1::jsonb) with ordinality as k(value, n) group by 1`;
   }
   const joins = hops.slice(1).map((hop, index) => {
     const previous = hops[index] as Hop;
@@ -55,10 +56,11 @@ export function entityKeysSql(from: CuratedDefinition, hops: Hop[], entityKey: s
   const lastAlias = `t${hops.length - 1}`;
   const local = Object.entries(last.columns).find(([, remote]) => remote === entityKey)?.[0] as string;
   return [
-    `select distinct ${lastAlias}.${quoteIdentifier(local)}::text as entity`,
-    `from jsonb_array_elements($1::jsonb) as k`,
+    `select ${lastAlias}.${quoteIdentifier(local)}::text as entity, min(k.n) as n`,
+    `from jsonb_array_elements($1::jsonb) with ordinality as k(value, n)`,
     `join curated.${quoteIdentifier(from.table)} as t0 on ${match}`,
     ...joins,
     `where ${lastAlias}.${quoteIdentifier(local)} is not null`,
+    'group by 1',
   ].join('\n');
 }

@@ -105,13 +105,20 @@ export async function markWindows(
     );
     let windows = 0;
     if (kpi.definition.window.kind === 'entity') {
-      // Each entity with the oldest change behind it.
+      // Each entity with the oldest change behind it: one query per input product for the whole batch,
+      // its keys in commit order, so that the first key leading to an entity is its oldest change.
       const entities = new Map<string, Date>();
-      for (const change of changes) {
-        const sql = kpi.entityKeys.get(change.product);
-        if (!sql) continue;
-        const { rows } = await stores.curated.pool.query<{ entity: string }>(sql, [JSON.stringify(change.keys)]);
-        for (const row of rows) if (!entities.has(row.entity)) entities.set(row.entity, change.changed_at);
+      for (const [product, sql] of kpi.entityKeys) {
+        const ofProduct = changes.filter((change) => change.product === product);
+        const keys = ofProduct.flatMap((change) => change.keys);
+        if (keys.length === 0) continue;
+        const changedAt = ofProduct.flatMap((change) => change.keys.map(() => change.changed_at));
+        const { rows } = await stores.curated.pool.query<{ entity: string; n: string }>(sql, [JSON.stringify(keys)]);
+        for (const { entity, n } of rows) {
+          const at = changedAt[Number(n) - 1] as Date;
+          const held = entities.get(entity);
+          if (!held || at < held) entities.set(entity, at);
+        }
       }
       const inserted = await client.query(
         'insert into business.dirty_windows (kpi, entity, changed_at) select $1, unnest($2::text[]), unnest($3::timestamptz[])',
