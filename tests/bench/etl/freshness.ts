@@ -4,6 +4,7 @@
  * and from a curated change to the recompute of the KPI windows it touched.
  *   pnpm bench:etl-freshness        (about 5 minutes, two loads; prints its figures and updates BENCHMARKS.md)
  *   BENCH_RATE=3000 BENCH_SECONDS=20 pnpm bench:etl-freshness    another load, recorded nowhere
+ *   BENCH_LOG_LEVEL=debug KEEP_TEST_LOGS=1 ...     the business ETL logs each round (kept for a look)
  */
 import { IngestPlatform } from '../../support/ingest-platform.js';
 import { buckets, quantile, scrape } from '../ingest/metrics.js';
@@ -25,7 +26,10 @@ async function measure(rate: number) {
     await platform.startWriter();
     await platform.startEventsReader({ MQTT_CLIENT_ID: 'bench-events' });
     await platform.startCuratedEtl({ POLL_MS: '100' });
-    const business = await platform.startBusinessEtl({ POLL_MS: '200' });
+    const business = await platform.startBusinessEtl({
+      POLL_MS: '200',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    });
     say(`publishing ${round(rate)} events/s for ${seconds} s ...`);
     const counts = await platform.eventsPlant(rate * seconds, 31, rate).run();
     say(`published ${round(counts.events)} events in ${(counts.elapsedMs / 1000).toFixed(1)} s`);
