@@ -1,5 +1,5 @@
 import type { Postgres } from '@plantmesh/core';
-import type { CuratedDefinition } from '@plantmesh/etl-curated';
+import { commitFrontier, tryTransactionLock } from '@plantmesh/etl-curated';
 import type pg from 'pg';
 import type { KpiDefinition } from './definition.js';
 import { CompiledKpi, type KpiWindow } from './kpi.js';
@@ -16,11 +16,10 @@ const windowLock = 0x706d_7763; // "pmwc": the recompute of one window
 
 /**
  * Runs each KPI with the version the registry holds, compiled against the curated registry as it is
- * now; recompiled when either changes.
+ * when that version is first run; recompiled when the KPI's version changes.
  */
 export class KpiCache {
   private readonly kpis = new Map<string, CompiledKpi>();
-  private registry: Map<string, CuratedDefinition> | undefined;
 
   constructor(private readonly curated: pg.Pool) {}
 
@@ -31,8 +30,7 @@ export class KpiCache {
       'select definition from business.kpi_definitions where kpi = $1',
       [name],
     );
-    this.registry = await curatedRegistry(this.curated);
-    const kpi = new CompiledKpi(rows[0]?.definition as KpiDefinition, this.registry);
+    const kpi = new CompiledKpi(rows[0]?.definition as KpiDefinition, await curatedRegistry(this.curated));
     this.kpis.set(name, kpi);
     return kpi;
   }
@@ -59,11 +57,7 @@ export async function markWindows(
 ): Promise<MarkResult> {
   return stores.business.transaction(async (client) => {
     const idle: MarkResult = { busy: false, changes: 0, windows: 0, more: false };
-    const { rows: lock } = await client.query<{ taken: boolean }>(
-      'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
-      [markLock, name],
-    );
-    if (!lock[0]?.taken) return { ...idle, busy: true };
+    if (!(await tryTransactionLock(client, markLock, name))) return { ...idle, busy: true };
     const { rows: marks } = await client.query<{ version: string; txid: string; seq: string }>(
       `select d.version, w.txid::text as txid, w.seq::text as seq
        from business.kpi_definitions d join business.watermarks w using (kpi) where kpi = $1`,
@@ -72,10 +66,7 @@ export async function markWindows(
     const mark = marks[0];
     if (!mark) return idle;
     const kpi = await kpis.get(client, name, mark.version);
-    const { rows: frontierRows } = await stores.curated.pool.query<{ frontier: string }>(
-      'select pg_snapshot_xmin(pg_current_snapshot())::text as frontier',
-    );
-    const frontier = frontierRows[0]?.frontier as string;
+    const frontier = await commitFrontier(stores.curated.pool);
     const { rows: changes } = await stores.curated.pool.query<{
       txid: string;
       seq: string;

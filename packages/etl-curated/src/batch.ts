@@ -1,5 +1,6 @@
 import { type Postgres, writeQuarantine } from '@plantmesh/core';
 import type pg from 'pg';
+import { commitFrontier, tryTransactionLock } from './commit-order.js';
 import type { CuratedDefinition } from './definition.js';
 import { CuratedProduct, type RawEvent, type Refined, rawEventColumns } from './product.js';
 
@@ -113,11 +114,7 @@ export async function curateBatch(
 ): Promise<BatchResult & { next?: ReadAhead }> {
   return stores.curated.transaction(async (client) => {
     const idle: BatchResult = { busy: false, events: 0, rows: 0, quarantined: 0, more: false, lagSeconds: 0 };
-    const { rows: lock } = await client.query<{ taken: boolean }>(
-      'select pg_try_advisory_xact_lock($1, hashtext($2)) as taken',
-      [lockClass, name],
-    );
-    if (!lock[0]?.taken) return { ...idle, busy: true };
+    if (!(await tryTransactionLock(client, lockClass, name))) return { ...idle, busy: true };
     const mark = await watermark(client, name);
     if (!mark) return idle;
     const product = await products.get(client, name, mark.version);
@@ -125,7 +122,7 @@ export async function curateBatch(
       ahead && ahead.product === product && ahead.after.txid === mark.txid && ahead.after.seq === mark.seq
         ? ahead
         : // Read now, before this transaction writes anything: its own id must not hold the frontier back.
-          readBatch(stores, product, mark, await frontierNow(stores), limit);
+          readBatch(stores, product, mark, await commitFrontier(stores.raw.pool), limit);
     const { events, refined } = await current.batch;
     const { frontier } = current;
     const last = events.at(-1);
@@ -157,14 +154,6 @@ export async function curateBatch(
       next,
     };
   });
-}
-
-/** The oldest transaction still running on the raw store's server: every one below it is over. */
-async function frontierNow(stores: CuratedStores): Promise<string> {
-  const { rows } = await stores.raw.pool.query<{ frontier: string }>(
-    'select pg_snapshot_xmin(pg_current_snapshot())::text as frontier',
-  );
-  return rows[0]?.frontier as string;
 }
 
 /** Raw events of a definition past its watermark, counted up to `cap` (a gauge, not an exact backlog). */

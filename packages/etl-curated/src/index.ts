@@ -7,6 +7,7 @@ export {
   type ReadAhead,
 } from './batch.js';
 export { type CheckedYaml, checkedYaml, DefinitionError, type DefinitionProblem } from './checked-yaml.js';
+export { commitFrontier, tryTransactionLock } from './commit-order.js';
 export { etlEnv, shippedDefinitions } from './config.js';
 export {
   type ColumnDefinition,
