@@ -27,7 +27,7 @@ function isoTime(ms: number): string | number {
 export class SampleWriter implements StreamWriter<SampleGroup[]> {
   readonly stream = 'samples';
   readonly queue = ingest.queues.samples;
-  readonly tables = ['metrics.series', 'metrics.samples', 'metrics.latest'];
+  readonly tables = ['metrics.series', 'metrics.samples', 'metrics.latest', 'metrics.sample_changes'];
   /** Ids of committed series; ids found inside a transaction are cached only once it commits. */
   private readonly seriesIds = new Map<string, number>();
 
@@ -53,12 +53,16 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
     const latest = new Map<number, [number, number, number]>();
     const lines: string[] = [];
     let rows = 0;
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
     for (const group of groups) {
       const id = ids.get(group.topic) as number;
       let newest = latest.get(id);
       for (const sample of group.samples) {
         lines.push(`${new Date(sample[0]).toISOString()}\t${id}\t${sample[1]}\t${sample[2]}\n`);
         if (!newest || sample[0] > newest[0]) newest = sample;
+        if (sample[0] < from) from = sample[0];
+        if (sample[0] > to) to = sample[0];
       }
       rows += group.samples.length;
       if (newest) latest.set(id, newest);
@@ -80,6 +84,14 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
         entries.map(([, sample]) => sample[2]),
       ],
     );
+    // What this write covered, for the rollups and the KPIs that read samples (docs/adr/0011-sample-rollups.md).
+    if (rows > 0) {
+      await client.query('insert into metrics.sample_changes (ts_from, ts_to, samples) values ($1, $2, $3)', [
+        new Date(from).toISOString(),
+        new Date(to).toISOString(),
+        rows,
+      ]);
+    }
     return {
       rows,
       onCommit: () => {

@@ -15,6 +15,10 @@ export const businessEnv = {
   WINDOWS_PER_BATCH: env.int(1).default(1_000),
   /** How often an idle KPI looks for changes. */
   POLL_MS: env.int(10).default(500),
+  /** How often the sample rollups are brought up to date (without TimescaleDB) when nothing waits. */
+  ROLLUP_MS: env.int(100).default(5_000),
+  /** How often the sample change log is pruned behind its readers. */
+  PRUNE_MS: env.int(1_000).default(60_000),
   /** How often the definitions folder is read again, besides the file watch. */
   RESCAN_MS: env.int(100).default(5_000),
 };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { quoteLiteral } from '@plantmesh/core';
 import {
   ajv,
   type CheckedYaml,
@@ -30,6 +31,8 @@ export interface KpiDefinition {
     iso22400?: { name: string; elements: string[]; formula: string };
   };
   inputs: string[];
+  /** MQTT topic filters over series paths. */
+  series?: string[];
   window: {
     kind: WindowKind;
     timeZone?: string;
@@ -50,7 +53,7 @@ const parameters: Record<'time' | 'entity', string[]> = {
   time: ['window_start', 'window_end'],
   entity: ['entity'],
 };
-const parameterPattern = /(?<![:\w]):(window_start|window_end|entity)\b/g;
+const parameterPattern = /(?<![:\w]):(window_start|window_end|entity|series)\b/g;
 
 /** The columns a window adds to every KPI table, which the KPI's own columns may not be named. */
 export const windowColumns = ['window_start', 'window_end', 'shift', '_definition_version', '_computed_at'];
@@ -58,10 +61,13 @@ export const windowColumns = ['window_start', 'window_end', 'shift', '_definitio
 /**
  * The KPI's query for one window at a time, its named parameters read from the window row `_window`
  * (`_window.window_start`, `_window.window_end`, `_window.entity`), so that one statement can run it for
- * many windows with a lateral join.
+ * many windows with a lateral join; :series is the definition's filters, the same for every window.
  */
 export function windowedSql(definition: KpiDefinition): string {
-  return definition.compute.sql.replace(parameterPattern, (_match, name: string) => `_window.${name}`);
+  const series = `array[${(definition.series ?? []).map(quoteLiteral).join(', ')}]::text[]`;
+  return definition.compute.sql.replace(parameterPattern, (_match, name: string) =>
+    name === 'series' ? series : `_window.${name}`,
+  );
 }
 
 /**
@@ -103,14 +109,25 @@ export function readKpiDefinition(text: string, file: string): CheckedYaml<KpiDe
     problems.push(at(['window', 'shifts'], 'shifts must be listed in the order of the day, each starting later'));
   }
   const kind = definition.window.kind === 'entity' ? 'entity' : 'time';
+  const series = definition.series !== undefined;
+  if (definition.inputs.length === 0 && !series) {
+    problems.push(at(['inputs'], 'a KPI needs curated inputs, series, or both'));
+  }
+  // Samples mark the time windows they fall into; an entity has no time of its own to mark.
+  if (series && kind === 'entity')
+    problems.push(at(['series'], 'series can feed only a time window (hour, day, shift)'));
   const used = new Set([...definition.compute.sql.matchAll(parameterPattern)].map((match) => match[1] as string));
-  for (const name of parameters[kind]) {
-    if (!used.has(name))
-      problems.push(at(['compute', 'sql'], `the query must use :${name} (a ${definition.window.kind} window)`));
+  const expected = series ? [...parameters[kind], 'series'] : parameters[kind];
+  for (const name of expected) {
+    if (!used.has(name)) {
+      const why = name === 'series' ? 'the KPI names series' : `a ${definition.window.kind} window`;
+      problems.push(at(['compute', 'sql'], `the query must use :${name} (${why})`));
+    }
   }
   for (const name of used) {
-    if (!parameters[kind].includes(name)) {
-      problems.push(at(['compute', 'sql'], `:${name} has no value in a ${definition.window.kind} window`));
+    if (!expected.includes(name)) {
+      const why = name === 'series' ? 'the KPI names no series' : `a ${definition.window.kind} window`;
+      problems.push(at(['compute', 'sql'], `:${name} has no value (${why})`));
     }
   }
   if (problems.length > 0) throw new DefinitionError(problems);

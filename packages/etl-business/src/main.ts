@@ -5,19 +5,22 @@ import { businessEnv } from './config.js';
 import { readKpiDefinition } from './definition.js';
 import { createKpiMetrics } from './metrics.js';
 import { applyKpi, curatedRegistry, registryProblems } from './registry.js';
+import { RollupMaintainer } from './rollups.js';
 import { KpiWorker } from './worker.js';
 
 await runService(
   { name: 'etl-business', packageJson: new URL('../package.json', import.meta.url), env: businessEnv },
   async (runtime) => {
     const { config, log, metrics, shutdown } = runtime;
-    const urls = storeUrls(config, ['curated', 'business']);
+    const urls = storeUrls(config, ['curated', 'business', 'metrics']);
     const stores = {
       curated: await connectPostgres(runtime, urls.curated, 'postgres-curated'),
       business: await connectPostgres(runtime, urls.business, 'postgres-business'),
+      metrics: await connectPostgres(runtime, urls.metrics, 'postgres-metrics'),
     };
     await stores.curated.waitForTables(['curated.definitions', 'curated.changes'], shutdown.signal);
     await stores.business.waitForTables(['business.kpi_definitions', 'business.dirty_windows'], shutdown.signal);
+    await stores.metrics.waitForTables(['metrics.sample_changes', 'metrics.rollup_state'], shutdown.signal);
 
     const kpiMetrics = createKpiMetrics(metrics);
     const folder = new DefinitionsFolder(
@@ -52,6 +55,14 @@ await runService(
     });
     worker.start();
     shutdown.add('worker', () => worker.stop());
+    const rollups = new RollupMaintainer(stores, {
+      pollMs: config.ROLLUP_MS,
+      pruneMs: config.PRUNE_MS,
+      log,
+      registry: metrics,
+    });
+    rollups.start();
+    shutdown.add('rollups', () => rollups.stop());
     log.info({ definitions: config.KPI_DEFINITIONS_DIR }, 'computing KPIs');
   },
 );

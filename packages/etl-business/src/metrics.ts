@@ -11,6 +11,12 @@ export function createKpiMetrics(registry: Registry) {
       labelNames,
       registers,
     }),
+    sampleChanges: new Counter({
+      name: 'plantmesh_kpi_sample_changes_total',
+      help: 'Writes of samples read from the sample change log, by KPIs that read series',
+      labelNames,
+      registers,
+    }),
     marked: new Counter({
       name: 'plantmesh_kpi_windows_marked_total',
       help: 'Windows marked for recompute by changed input rows',

@@ -99,11 +99,12 @@ export async function applyKpi(
       outcome = 'evolved';
     }
     await client.query(
-      `insert into business.kpi_definitions (kpi, version, table_name, domain, owner, description, inputs, definition, file, applied_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+      `insert into business.kpi_definitions (kpi, version, table_name, domain, owner, description, inputs, series, definition, file, applied_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9, now())
        on conflict (kpi) do update set version = excluded.version, table_name = excluded.table_name,
          domain = excluded.domain, owner = excluded.owner, description = excluded.description,
-         inputs = excluded.inputs, definition = excluded.definition, file = excluded.file, applied_at = now()`,
+         inputs = excluded.inputs, series = excluded.series, definition = excluded.definition,
+         file = excluded.file, applied_at = now()`,
       [
         name,
         version,
@@ -114,6 +115,7 @@ export async function applyKpi(
         definition.inputs,
         JSON.stringify(definition),
         file ?? null,
+        definition.series ?? [],
       ],
     );
     await client.query('insert into business.kpi_definition_versions (kpi, version, definition) values ($1, $2, $3)', [
@@ -124,7 +126,8 @@ export async function applyKpi(
     // Every window again, from the first change on: its computation or its inputs may have changed.
     await client.query(
       `insert into business.watermarks (kpi) values ($1)
-       on conflict (kpi) do update set txid = '0', seq = 0, changes = 0, updated_at = now()`,
+       on conflict (kpi) do update set txid = '0', seq = 0, changes = 0, samples_txid = '0', samples_id = 0,
+         updated_at = now()`,
       [name],
     );
     await client.query('commit');

@@ -5,13 +5,18 @@ import type { KpiDefinition } from './definition.js';
 import { CompiledKpi, type KpiWindow } from './kpi.js';
 import { curatedRegistry } from './registry.js';
 
-/** The stores the business ETL works on: it reads curated (and metrics through it) and writes business. */
+/**
+ * The stores the business ETL works on: it reads curated (and metrics through it, in KPI queries) and
+ * writes business; it reads the change log of samples and maintains the rollups in metrics.
+ */
 export interface BusinessStores {
   curated: Postgres;
   business: Postgres;
+  metrics: Postgres;
 }
 
-const markLock = 0x706d_6d6b; // "pmmk": the marking of one KPI
+const markLock = 0x706d_6d6b; // "pmmk": the marking of one KPI from curated changes
+const sampleMarkLock = 0x706d_6d73; // "pmms": the marking of one KPI from sample changes
 const windowLock = 0x706d_7763; // "pmwc": the recompute of one window
 
 /**
@@ -117,21 +122,13 @@ export async function markWindows(
       );
       windows = inserted.rowCount ?? 0;
     } else if (changes.length > 0) {
-      const inserted = await client.query(
-        `insert into business.dirty_windows (kpi, window_start, window_end, label, changed_at)
-         select $1, w.window_start, w.window_end, w.label, min(s.changed_at)
-         from unnest($2::timestamptz[], $3::timestamptz[], $4::timestamptz[]) as s(t_from, t_to, changed_at),
-           business.time_windows(s.t_from, s.t_to, $5, $6, $7::interval[], $8::text[]) as w
-         group by w.window_start, w.window_end, w.label`,
-        [
-          name,
-          changes.flatMap((change) => change.froms),
-          changes.flatMap((change) => change.tos),
-          changes.flatMap((change) => change.froms.map(() => change.changed_at)),
-          ...kpi.timeWindow,
-        ],
+      windows = await markTimeWindows(
+        client,
+        kpi,
+        changes.flatMap((change) => change.froms),
+        changes.flatMap((change) => change.tos),
+        changes.flatMap((change) => change.froms.map(() => change.changed_at)),
       );
-      windows = inserted.rowCount ?? 0;
     }
     const last = changes.at(-1);
     const more = changes.length === limit && last !== undefined;
@@ -143,6 +140,90 @@ export async function markWindows(
     );
     if (moved.rowCount === 0 && changes.length > 0) {
       throw new Error(`watermark of KPI ${name} moved by another worker during a batch; retrying`);
+    }
+    return { busy: false, changes: changes.length, windows, more };
+  });
+}
+
+/** Marks the time windows that spans [from, to] overlap, each with the oldest change behind it. */
+async function markTimeWindows(
+  client: pg.ClientBase,
+  kpi: CompiledKpi,
+  froms: Date[],
+  tos: Date[],
+  changedAt: Date[],
+): Promise<number> {
+  const inserted = await client.query(
+    `insert into business.dirty_windows (kpi, window_start, window_end, label, changed_at)
+     select $1, w.window_start, w.window_end, w.label, min(s.changed_at)
+     from unnest($2::timestamptz[], $3::timestamptz[], $4::timestamptz[]) as s(t_from, t_to, changed_at),
+       business.time_windows(s.t_from, s.t_to, $5, $6, $7::interval[], $8::text[]) as w
+     group by w.window_start, w.window_end, w.label`,
+    [kpi.name, froms, tos, changedAt, ...kpi.timeWindow],
+  );
+  return inserted.rowCount ?? 0;
+}
+
+/**
+ * For a KPI that reads series: marks the time windows that the next writes of samples covered, from
+ * metrics.sample_changes below the metrics store's commit frontier in (txid, id) order, with its own
+ * position in the same transaction, as markWindows does for curated changes. Any write marks: the log
+ * says when samples were written, not of which series (a late write of another series costs one
+ * recompute of the windows it fell into).
+ */
+export async function markSampleWindows(
+  stores: BusinessStores,
+  kpis: KpiCache,
+  name: string,
+  limit: number,
+): Promise<MarkResult> {
+  return stores.business.transaction(async (client) => {
+    const idle: MarkResult = { busy: false, changes: 0, windows: 0, more: false };
+    if (!(await tryTransactionLock(client, sampleMarkLock, name))) return { ...idle, busy: true };
+    const { rows: marks } = await client.query<{ version: string; txid: string; id: string }>(
+      `select d.version, w.samples_txid::text as txid, w.samples_id::text as id
+       from business.kpi_definitions d join business.watermarks w using (kpi)
+       where kpi = $1 and cardinality(d.series) > 0`,
+      [name],
+    );
+    const mark = marks[0];
+    if (!mark) return idle;
+    const kpi = await kpis.get(client, name, mark.version);
+    const frontier = await commitFrontier(stores.metrics.pool);
+    const { rows: changes } = await stores.metrics.pool.query<{
+      txid: string;
+      id: string;
+      ts_from: Date;
+      ts_to: Date;
+      changed_at: Date;
+    }>(
+      `select c.txid::text as txid, c.id::text as id, c.ts_from, c.ts_to, c.changed_at
+       from metrics.sample_changes c
+       where (c.txid, c.id) > ($1::xid8, $2::bigint) and c.txid < $3::xid8
+       order by c.txid, c.id limit $4`,
+      [mark.txid, mark.id, frontier, limit],
+    );
+    const windows =
+      changes.length === 0
+        ? 0
+        : await markTimeWindows(
+            client,
+            kpi,
+            changes.map((change) => change.ts_from),
+            changes.map((change) => change.ts_to),
+            changes.map((change) => change.changed_at),
+          );
+    const last = changes.at(-1);
+    const more = changes.length === limit && last !== undefined;
+    const [txid, id] = more ? [last.txid, last.id] : [frontier, '0'];
+    const moved = await client.query(
+      `update business.watermarks set samples_txid = $2::xid8, samples_id = $3::bigint, updated_at = now()
+       where kpi = $1 and samples_txid = $4::xid8 and samples_id = $5::bigint
+         and ($2::xid8, $3::bigint) > (samples_txid, samples_id)`,
+      [name, txid, id, mark.txid, mark.id],
+    );
+    if (moved.rowCount === 0 && changes.length > 0) {
+      throw new Error(`sample watermark of KPI ${name} moved by another worker during a batch; retrying`);
     }
     return { busy: false, changes: changes.length, windows, more };
   });

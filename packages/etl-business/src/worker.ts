@@ -1,7 +1,7 @@
 import type { Logger } from '@plantmesh/core';
 import { RegistryLoops } from '@plantmesh/etl-curated';
 import type { KpiMetrics } from './metrics.js';
-import { type BusinessStores, KpiCache, markWindows, recomputeWindows } from './windows.js';
+import { type BusinessStores, KpiCache, markSampleWindows, markWindows, recomputeWindows } from './windows.js';
 
 export interface KpiWorkerOptions {
   /** Curated change batches read per marking transaction. */
@@ -17,7 +17,7 @@ const pendingCountMs = 10_000;
 
 /**
  * Runs every KPI of the registry, each in a loop of its own (RegistryLoops): mark the windows new
- * curated changes touched, recompute the marked windows, and wait a poll interval when there is neither.
+ * curated changes and writes of samples touched, recompute the marked windows, and wait a poll interval when there is neither.
  */
 export class KpiWorker {
   private readonly kpis: KpiCache;
@@ -56,8 +56,10 @@ export class KpiWorker {
     const { log, metrics, changesPerBatch, windowsPerBatch } = this.options;
     const labels = { kpi: name };
     const marked = await markWindows(this.stores, this.kpis, name, changesPerBatch);
+    const sampled = await markSampleWindows(this.stores, this.kpis, name, changesPerBatch);
     metrics.changes.inc(labels, marked.changes);
-    metrics.marked.inc(labels, marked.windows);
+    metrics.sampleChanges.inc(labels, sampled.changes);
+    metrics.marked.inc(labels, marked.windows + sampled.windows);
     const timer = metrics.recomputeSeconds.startTimer(labels);
     const recomputed = await recomputeWindows(this.stores, this.kpis, name, windowsPerBatch);
     if (recomputed.windows > 0) timer();
@@ -69,12 +71,16 @@ export class KpiWorker {
     metrics.rows.inc(labels, recomputed.rows);
     // A count from the database, the same on every replica: refreshed after work, and now and then when
     // idle, so that a replica that stopped working does not keep showing an old backlog.
-    if (marked.windows > 0 || recomputed.windows > 0 || Date.now() - (this.counted.get(name) ?? 0) > pendingCountMs) {
+    if (
+      marked.windows + sampled.windows > 0 ||
+      recomputed.windows > 0 ||
+      Date.now() - (this.counted.get(name) ?? 0) > pendingCountMs
+    ) {
       this.counted.set(name, Date.now());
       metrics.pending.set(labels, await this.pending(name));
     }
     if (recomputed.windows > 0) log.debug({ kpi: name, ...marked, ...recomputed }, 'windows recomputed');
-    return { more: marked.more || recomputed.more };
+    return { more: marked.more || sampled.more || recomputed.more };
   }
 
   /** Windows of a KPI marked and not recomputed yet (distinct windows, not marks). */

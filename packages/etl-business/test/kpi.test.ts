@@ -87,7 +87,7 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
       return postgres;
     };
     curated = { raw: await connect(), curated: await connect() };
-    business = { curated: curated.curated, business: await connect() };
+    business = { curated: curated.curated, business: await connect(), metrics: curated.curated };
     kpis = new KpiCache(curated.curated.pool);
     const client = await admin.connect();
     try {

@@ -18,10 +18,10 @@ export const serviceLogins = {
     role: 'plantmesh_etl_curated',
     grants: { raw: 'plantmesh_raw_refiner', curated: 'plantmesh_curated_owner' },
   },
-  // Reads the curated and metrics stores; owns the KPI tables it derives.
+  // Reads the curated and metrics stores and maintains the sample rollups; owns the KPI tables it derives.
   'etl-business': {
     role: 'plantmesh_etl_business',
-    grants: { curated: 'plantmesh_reader', metrics: 'plantmesh_reader', business: 'plantmesh_business_owner' },
+    grants: { curated: 'plantmesh_reader', metrics: 'plantmesh_metrics_rollup', business: 'plantmesh_business_owner' },
   },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 

@@ -42,7 +42,7 @@ try {
     return postgres;
   };
   const curated = { raw: await connect(), curated: await connect() };
-  const business = { curated: curated.curated, business: await connect() };
+  const business = { curated: curated.curated, business: await connect(), metrics: curated.curated };
   const client = await admin.connect();
   for (const file of readdirSync(shippedDefinitions)) {
     await applyDefinition(client, loadDefinition(join(shippedDefinitions, file)));
