@@ -9,20 +9,18 @@ import { expect } from 'vitest';
 export const zone = 'Europe/Berlin';
 
 /** The plant's local date and time of an instant, as 'YYYY-MM-DD HH:MI'. */
+const localFormat = new Intl.DateTimeFormat('en-CA', {
+  timeZone: zone,
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
 export function local(time: number): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    })
-      .formatToParts(time)
-      .map((part) => [part.type, part.value]),
-  );
+  const parts = Object.fromEntries(localFormat.formatToParts(time).map((part) => [part.type, part.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
@@ -31,6 +29,16 @@ export function shiftStart(time: number): string {
   const [date, clock] = local(time).split(' ') as [string, string];
   if (clock < '06:00') return `${local(time - 12 * 3_600_000).split(' ')[0]} 22:00`;
   return `${date} ${clock < '14:00' ? '06:00' : clock < '22:00' ? '14:00' : '22:00'}`;
+}
+
+/** The bounds of the shift an instant is in, as instants: the minute boundaries around it searched. */
+export function shiftBounds(time: number): { start: number; end: number } {
+  const key = shiftStart(time);
+  let start = time - (time % 60_000);
+  while (shiftStart(start - 60_000) === key) start -= 60_000;
+  let end = time - (time % 60_000) + 60_000;
+  while (shiftStart(end) === key) end += 60_000;
+  return { start, end };
 }
 
 /**
@@ -115,14 +123,7 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
   const shifts = new Map<string, { start: number; end: number }>();
   const shiftOf = (time: number) => {
     const key = shiftStart(time);
-    if (!shifts.has(key)) {
-      // The shift's bounds as instants: search the minute boundaries around it (8 h shifts).
-      let start = time - (time % 60_000);
-      while (shiftStart(start - 60_000) === key) start -= 60_000;
-      let end = time - (time % 60_000) + 60_000;
-      while (shiftStart(end) === key) end += 60_000;
-      shifts.set(key, { start, end });
-    }
+    if (!shifts.has(key)) shifts.set(key, shiftBounds(time));
     return key;
   };
   const rows = new Map<
@@ -184,4 +185,76 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
       technical_efficiency: e.apt + e.adet > 0 ? e.apt / (e.apt + e.adet) : null,
       mttr: e.fe > 0 ? e.adet / 60 / e.fe : null,
     }));
+}
+
+/** A meter reading as the simulator published it. */
+export interface Reading {
+  topic: string;
+  ts: number;
+  value: number;
+}
+
+/**
+ * Per shift, how much the meters whose topic passes `metered` counted: for each meter with a reading in
+ * the shift, its last reading there minus its last reading in the hour before the shift (else its first
+ * reading in the shift); summed over the meters.
+ */
+function energyPerShift(readings: Reading[], metered: (topic: string) => boolean) {
+  const byMeter = new Map<string, Reading[]>();
+  for (const reading of readings.filter((r) => metered(r.topic))) {
+    byMeter.set(reading.topic, [...(byMeter.get(reading.topic) ?? []), reading]);
+  }
+  const shifts = new Map<string, { kwh: number; meters: number }>();
+  for (const meterReadings of byMeter.values()) {
+    const sorted = [...meterReadings].sort((a, b) => a.ts - b.ts);
+    for (const key of new Set(sorted.map((reading) => shiftStart(reading.ts)))) {
+      const inShift = sorted.filter((reading) => shiftStart(reading.ts) === key);
+      const { start } = shiftBounds((inShift[0] as Reading).ts);
+      const before = sorted.filter((reading) => reading.ts < start && reading.ts >= start - 3_600_000).at(-1);
+      const increase = (inShift.at(-1) as Reading).value - (before ?? (inShift[0] as Reading)).value;
+      const sum = shifts.get(key) ?? { kwh: 0, meters: 0 };
+      sum.kwh += increase;
+      sum.meters += 1;
+      shifts.set(key, sum);
+    }
+  }
+  return shifts;
+}
+
+const sortedByShift = <T extends { shift: string }>(rows: T[]) => rows.sort((a, b) => (a.shift < b.shift ? -1 : 1));
+
+/** The plant's electric energy per tonne cast, per shift: every line's meter over the heats finished. */
+export function expectedEnergyPerTonne(all: PlantEvent[], readings: Reading[]) {
+  const energy = energyPerShift(readings, (topic) => /^[^/]+\/[^/]+\/[^/]+\/meter\/energy$/.test(topic));
+  const tonnes = new Map<string, number>();
+  for (const { payload } of all.filter((event) => event.payload.type === 'heat.finished')) {
+    const key = shiftStart(Date.parse(payload.occurredAt));
+    tonnes.set(key, (tonnes.get(key) ?? 0) + (payload.castWeight_t as number));
+  }
+  return sortedByShift(
+    [...new Set([...energy.keys(), ...tonnes.keys()])].map((shift) => {
+      const kwh = energy.get(shift)?.kwh ?? null;
+      const cast = tonnes.get(shift) ?? null;
+      return {
+        shift,
+        energy: kwh,
+        meters: energy.get(shift)?.meters ?? 0,
+        tonnes: cast,
+        energy_per_tonne: kwh !== null && cast ? kwh / cast : null,
+      };
+    }),
+  );
+}
+
+/** ISO 22400 comprehensive energy consumption of the quench line per shift: its meter over plates quenched. */
+export function expectedEnergyQuench(all: PlantEvent[], readings: Reading[]) {
+  const energy = energyPerShift(readings, (topic) => /^[^/]+\/heat-treatment\/quench1\/meter\/energy$/.test(topic));
+  const produced = new Map(expectedQuality(all).map((row) => [row.shift, row.produced]));
+  return sortedByShift(
+    [...new Set([...energy.keys(), ...produced.keys()])].map((shift) => {
+      const ec = energy.get(shift)?.kwh ?? null;
+      const pq = produced.get(shift) ?? 0;
+      return { shift, ec, pq, comprehensive_energy_consumption: ec !== null && pq > 0 ? ec / pq : null };
+    }),
+  );
 }

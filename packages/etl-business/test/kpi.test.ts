@@ -10,7 +10,7 @@ import {
   shippedDefinitions,
 } from '@plantmesh/etl-curated';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
-import { EventGenerator, type PlantEvent } from '@plantmesh/simulator';
+import { buildMeters, EventGenerator, meterReading, type PlantEvent } from '@plantmesh/simulator';
 import { PostgresServer } from '@plantmesh/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,22 +20,28 @@ import {
   curatedRegistry,
   KpiCache,
   loadKpiDefinition,
+  markSampleWindows,
   markWindows,
   recomputeWindows,
   shippedKpis,
 } from '../src/index.js';
 import {
   approximately,
+  expectedEnergyPerTonne,
+  expectedEnergyQuench,
   expectedOee,
   expectedQuality,
   expectedTonnage,
   expectedYield,
+  type Reading,
   shiftStart,
   zone,
 } from './expected.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const start = Date.parse('2026-11-29T20:00:00Z');
+/** The hour (from start) whose meter readings arrive late, in the night shift. */
+const outageHour = 6;
 
 describe('KPIs per window from curated data (real PostgreSQL)', () => {
   let server: PostgresServer;
@@ -43,6 +49,7 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
   let curated: CuratedStores;
   let business: BusinessStores;
   const events: PlantEvent[] = [];
+  const readings: Reading[] = [];
   const products = new ProductCache();
   let kpis: KpiCache;
 
@@ -55,6 +62,27 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     );
   };
 
+  /** Meter readings stored as the writer stores samples: series, samples, and the write in the change log. */
+  const storeReadings = async (batch: Reading[]) => {
+    await admin.query(
+      `insert into metrics.series (path, unit) select distinct topic, 'KWH' from unnest($1::text[]) as t(topic)
+       on conflict (path) do nothing`,
+      [batch.map((r) => r.topic)],
+    );
+    await admin.query(
+      `with samples as (
+         insert into metrics.samples (ts, series_id, value)
+         select r.ts, s.id, r.value
+         from unnest($1::text[], $2::timestamptz[], $3::float8[]) as r(topic, ts, value)
+         join metrics.series s on s.path = r.topic
+       )
+       insert into metrics.sample_changes (ts_from, ts_to, samples)
+       select min(ts), max(ts), count(*) from unnest($2::timestamptz[]) as ts`,
+      [batch.map((r) => r.topic), batch.map((r) => new Date(r.ts).toISOString()), batch.map((r) => r.value)],
+    );
+    readings.push(...batch);
+  };
+
   /** Runs the curated ETL, then the business ETL, until neither has anything left to do. */
   const settle = async () => {
     for (const name of ['heats', 'slabs', 'plates', 'quench_results', 'machine_states']) {
@@ -63,6 +91,7 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     const names = (await admin.query<{ kpi: string }>('select kpi from business.kpi_definitions')).rows;
     for (const { kpi } of names) {
       while ((await markWindows(business, kpis, kpi, 20)).more);
+      while ((await markSampleWindows(business, kpis, kpi, 20)).more);
       while ((await recomputeWindows(business, kpis, kpi, 100)).more);
     }
   };
@@ -107,6 +136,15 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     const generator = new EventGenerator(42);
     for (let minute = 0; minute < 1_440; minute += 1) events.push(generator.next(start + minute * 60_000));
     await storeRaw(events);
+    // Every line's meter each minute, an hour at a time, but for an hour the meters' link was down.
+    const meters = buildMeters(42);
+    for (let hour = 0; hour < 24; hour += 1) {
+      if (hour === outageHour) continue;
+      const minutes = Array.from({ length: 60 }, (_, minute) => start + (hour * 60 + minute) * 60_000);
+      await storeReadings(
+        minutes.flatMap((ts) => meters.map((meter) => ({ topic: meter.topic, ts, value: meterReading(meter, ts) }))),
+      );
+    }
     await settle();
   });
 
@@ -173,6 +211,55 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
       })),
     ).toEqual(approximately(expectedOee(events)));
     expect(rows.some((row) => row.oee > 0.1 && row.oee < 1)).toBe(true);
+  });
+
+  const energyPerTonne = async () =>
+    (
+      await admin.query(
+        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, energy, meters,
+           tonnes::float8 as tonnes, energy_per_tonne::float8 as energy_per_tonne
+         from business.energy_per_tonne_per_shift order by window_start`,
+      )
+    ).rows;
+  const energyQuench = async () =>
+    (
+      await admin.query(
+        `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, ec, pq,
+           comprehensive_energy_consumption::float8 as comprehensive_energy_consumption
+         from business.iso22400_energy_quench_line_per_shift order by window_start`,
+      )
+    ).rows;
+
+  it('computes energy per tonne and the comprehensive energy consumption per shift from the meters', async () => {
+    expect((await energyPerTonne()).length).toBeGreaterThan(2);
+    expect(await energyPerTonne()).toEqual(approximately(expectedEnergyPerTonne(events, readings)));
+    expect((await energyPerTonne()).every((row) => row.meters === 10)).toBe(true);
+    expect(await energyQuench()).toEqual(approximately(expectedEnergyQuench(events, readings)));
+    expect((await energyQuench()).some((row) => row.comprehensive_energy_consumption > 0)).toBe(true);
+  });
+
+  it('recomputes the shift whose meter readings came late, and no other window', async () => {
+    const before = {
+      energy: await computedAt('energy_per_tonne_per_shift', 'window_start::text'),
+      quench: await computedAt('iso22400_energy_quench_line_per_shift', 'window_start::text'),
+      tonnage: await computedAt('tonnage_cast_per_shift', 'window_start::text || strand'),
+    };
+    const meters = buildMeters(42);
+    const late = Array.from({ length: 60 }, (_, minute) => start + (outageHour * 60 + minute) * 60_000);
+    await storeReadings(
+      late.flatMap((ts) => meters.map((meter) => ({ topic: meter.topic, ts, value: meterReading(meter, ts) }))),
+    );
+    await settle();
+    const changed = async (table: string, held: Map<string, number>) => {
+      const now = await computedAt(table, 'window_start::text');
+      return [...now.keys()].filter((key) => held.get(key) !== now.get(key)).map((key) => shiftStart(Date.parse(key)));
+    };
+    const outageShift = shiftStart(late[0] as number);
+    expect(await changed('energy_per_tonne_per_shift', before.energy)).toEqual([outageShift]);
+    expect(await changed('iso22400_energy_quench_line_per_shift', before.quench)).toEqual([outageShift]);
+    expect(await computedAt('tonnage_cast_per_shift', 'window_start::text || strand')).toEqual(before.tonnage);
+    expect(await energyPerTonne()).toEqual(approximately(expectedEnergyPerTonne(events, readings)));
+    expect(await energyQuench()).toEqual(approximately(expectedEnergyQuench(events, readings)));
   });
 
   it('recomputes exactly the windows a late correction touched, where the row was and where it is', async () => {

@@ -12,6 +12,8 @@ export const simulateUsage = `usage: plantmesh simulate [options]
   --event-qos 1|2             (default 1)
   --events N                  stop the event stream after N events
   --samples N                 stop the sensor stream after N samples
+  --meter-interval-ms N       each line's energy meter publishes its kWh counter every N ms
+                              to the sensor broker (default 1000; 0 for none)
   --seed N                    same seed, same plant (default 1)
   --site NAME                 first topic level (default plant1)
   --progress-seconds N        progress line interval (default 5)`;
@@ -39,6 +41,7 @@ export function parseSimulateArgs(args: string[]): SimulatorOptions & { progress
       'event-qos': { type: 'string' },
       events: { type: 'string' },
       samples: { type: 'string' },
+      'meter-interval-ms': { type: 'string' },
       seed: { type: 'string' },
       site: { type: 'string' },
       'progress-seconds': { type: 'string' },
@@ -60,6 +63,7 @@ export function parseSimulateArgs(args: string[]): SimulatorOptions & { progress
     eventQos,
     maxEvents: values.events === undefined ? undefined : number('events', values.events, 0),
     maxSamples: values.samples === undefined ? undefined : number('samples', values.samples, 0),
+    meterIntervalMs: number('meter-interval-ms', values['meter-interval-ms'], 1_000),
     seed: number('seed', values.seed, 1),
     site: values.site ?? 'plant1',
     progressSeconds: number('progress-seconds', values['progress-seconds'], 5, 1),

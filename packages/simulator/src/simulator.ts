@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { EventGenerator, type PlantEvent } from './events.js';
+import { buildMeters, type EnergyMeter, meterReading } from './meters.js';
 import { Random } from './random.js';
 import { buildSeries, type SensorSeries, sampleValue } from './sensors.js';
 
@@ -22,8 +23,18 @@ export interface SimulatorOptions {
   site: string;
   /** Called with each event the broker acknowledged: the plant's own record of what it published. */
   onEvent?: (event: PlantEvent) => void;
+  /** Every so often, each line's energy meter publishes its counter (kWh) to the sensor broker; none when absent. */
+  meterIntervalMs?: number;
+  /** Called with each meter reading handed to (QoS 0) or acknowledged by (QoS 1) the broker. */
+  onReading?: (reading: MeterReading) => void;
   /** Unacknowledged QoS 1/2 publishes at once; more waits (the broker's back-pressure). */
   window?: number;
+}
+
+export interface MeterReading {
+  topic: string;
+  ts: number;
+  value: number;
 }
 
 export interface SimulatorCounts {
@@ -45,6 +56,8 @@ const tickMs = 10;
 export class Simulator {
   readonly counts: SimulatorCounts = { events: 0, samples: 0, messages: 0, elapsedMs: 0 };
   private readonly series: SensorSeries[];
+  private readonly meters: EnergyMeter[];
+  private nextReadingAt = 0;
   private readonly events: EventGenerator;
   private readonly random: Random;
   private sensorsClient: MqttClient | undefined;
@@ -59,6 +72,7 @@ export class Simulator {
 
   constructor(private readonly options: SimulatorOptions) {
     this.series = buildSeries(options.series, options.seed, options.site);
+    this.meters = options.meterIntervalMs ? buildMeters(options.seed, options.site) : [];
     this.events = new EventGenerator(options.seed, options.site);
     this.random = new Random(options.seed);
   }
@@ -72,7 +86,7 @@ export class Simulator {
         clientId: `plantmesh-simulator-${role}-${options.seed}-${process.pid}`,
         reconnectPeriod: 1_000,
       });
-    if (options.sensorsUrl && options.samplesPerSecond > 0)
+    if (options.sensorsUrl && (options.samplesPerSecond > 0 || this.meters.length > 0))
       this.sensorsClient = await connect(options.sensorsUrl, 'sensors');
     if (options.eventsUrl && options.eventsPerSecond > 0)
       this.eventsClient = await connect(options.eventsUrl, 'events');
@@ -99,7 +113,10 @@ export class Simulator {
   private finished(): boolean {
     const { maxEvents, maxSamples } = this.options;
     const eventsDone = !this.eventsClient || (maxEvents !== undefined && this.eventsIssued >= maxEvents);
-    const samplesDone = !this.sensorsClient || (maxSamples !== undefined && this.samplesIssued >= maxSamples);
+    const samplesDone =
+      !this.sensorsClient ||
+      this.options.samplesPerSecond === 0 ||
+      (maxSamples !== undefined && this.samplesIssued >= maxSamples);
     return eventsDone && samplesDone;
   }
 
@@ -120,6 +137,27 @@ export class Simulator {
         if (count <= 0 || (count < this.options.samplesPerMessage && due < limit)) break;
         this.publishSamples(this.sensorsClient, count);
       }
+      if (this.meters.length > 0 && performance.now() >= this.nextReadingAt) {
+        this.nextReadingAt = performance.now() + (this.options.meterIntervalMs as number);
+        this.publishReadings(this.sensorsClient);
+      }
+    }
+  }
+
+  /** Every meter's counter now, one message each. */
+  private publishReadings(client: MqttClient): void {
+    const ts = Date.now();
+    for (const meter of this.meters) {
+      const reading = { topic: meter.topic, ts, value: meterReading(meter, ts) };
+      this.samplesInFlight += 1;
+      const payload = JSON.stringify({ ts, value: reading.value, unit: meter.unit });
+      client.publish(meter.topic, payload, { qos: this.options.sensorQos }, (error) => {
+        this.samplesInFlight -= 1;
+        if (error) return;
+        this.options.onReading?.(reading);
+        this.counts.samples += 1;
+        this.counts.messages += 1;
+      });
     }
   }
 

@@ -1,7 +1,15 @@
 import { MosquittoServer as Broker, type MosquittoServer } from '@plantmesh/testkit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSeries, EventGenerator, parseSimulateArgs, Simulator } from '../src/index.js';
+import {
+  buildMeters,
+  buildSeries,
+  EventGenerator,
+  type MeterReading,
+  meterReading,
+  parseSimulateArgs,
+  Simulator,
+} from '../src/index.js';
 
 describe('plant model', () => {
   it('builds the same distinct series for the same seed, on ISA-95 style topics', () => {
@@ -75,5 +83,54 @@ describe('Simulator against a real broker', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await subscriber.endAsync();
     expect({ events, samples }).toEqual({ events: 500, samples: 10_000 });
+  });
+
+  it("publishes every line's energy meter on its interval, the counter rising with the load", async () => {
+    const subscriber = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    await subscriber.subscribeAsync('+/+/+/meter/energy', { qos: 1 });
+    const received: MeterReading[] = [];
+    subscriber.on('message', (topic, payload) => {
+      const { ts, value, unit } = JSON.parse(payload.toString()) as { ts: number; value: number; unit: string };
+      expect(unit).toBe('KWH');
+      received.push({ topic, ts, value });
+    });
+    const recorded: MeterReading[] = [];
+    await new Simulator({
+      sensorsUrl: broker.url,
+      eventsUrl: broker.url,
+      series: 1,
+      samplesPerSecond: 0,
+      samplesPerMessage: 1,
+      sensorQos: 1,
+      eventsPerSecond: 100,
+      eventQos: 1,
+      maxEvents: 60,
+      meterIntervalMs: 100,
+      onReading: (reading) => recorded.push(reading),
+      seed: 9,
+      site: 'plant1',
+    }).run();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscriber.endAsync();
+
+    const meters = buildMeters(9, 'plant1');
+    expect(meters).toHaveLength(10);
+    expect(recorded.length).toBeGreaterThanOrEqual(meters.length * 4);
+    expect(received).toEqual(expect.arrayContaining(recorded));
+    expect(received).toHaveLength(recorded.length);
+    for (const meter of meters) {
+      const readings = recorded.filter((reading) => reading.topic === meter.topic);
+      expect(readings.length).toBe(recorded.length / meters.length);
+      for (const reading of readings) expect(reading.value).toBe(meterReading(meter, reading.ts));
+      expect(readings.every((reading, i) => i === 0 || reading.value >= (readings[i - 1] as MeterReading).value)).toBe(
+        true,
+      );
+    }
+    // An hour's consumption is the mean load within the swing of the load.
+    for (const meter of meters) {
+      const hour = meterReading(meter, Date.UTC(2026, 0, 1, 1)) - meterReading(meter, Date.UTC(2026, 0, 1));
+      expect(hour).toBeGreaterThan(meter.powerKw * 0.7);
+      expect(hour).toBeLessThan(meter.powerKw * 1.3);
+    }
   });
 });

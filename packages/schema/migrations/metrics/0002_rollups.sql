@@ -49,6 +49,31 @@ return exists (
     regexp_replace(f.filter, '([.^$*?()\[\]{}|\\])', '\\\1', 'g'), '+', '[^/]*'), '/#', '(/.*)?') || '$')
 );
 
+-- How much the counters among the series matching the filters (energy meters in kWh, produced units)
+-- rose in [t_from, t_to): per series, its last reading in the span minus its last reading before the
+-- span (at most lookback before it; else its first reading in the span). A counter that was reset
+-- (a meter replaced) gives a negative increase for that span.
+create function metrics.counter_increase(filters text[], t_from timestamptz, t_to timestamptz,
+                                         lookback interval default '1 hour')
+returns table (series_id integer, increase double precision)
+language sql stable parallel safe as $$
+  select m.id, last_in.value - coalesce(before.value, first_in.value)
+  from metrics.series m
+  cross join lateral (
+    select s.value from metrics.samples s
+    where s.series_id = m.id and s.ts >= t_from and s.ts < t_to order by s.ts desc limit 1
+  ) last_in
+  left join lateral (
+    select s.value from metrics.samples s
+    where s.series_id = m.id and s.ts < t_from and s.ts >= t_from - lookback order by s.ts desc limit 1
+  ) before on true
+  left join lateral (
+    select s.value from metrics.samples s
+    where s.series_id = m.id and s.ts >= t_from and s.ts < t_to order by s.ts limit 1
+  ) first_in on true
+  where metrics.path_matches(m.path, filters)
+$$;
+
 reset role;
 
 do $$
