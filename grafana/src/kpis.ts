@@ -1,8 +1,9 @@
 /**
  * The plant's KPIs, as the business ETL keeps them in the business store (packages/etl-business,
  * docs/adr/0010-business-etl.md): the quench line's OEE and its factors per shift (ISO 22400-2), yield
- * per heat, tonnage cast per strand and shift, the quench entry temperature's deviation per hour, and
- * what the curated ETL quarantined per definition. Every panel follows the dashboard's time range: a
+ * per heat, tonnage cast per strand and shift, the quench entry temperature's deviation per hour, energy
+ * per tonne cast and the quench line's energy per plate, and what the curated ETL quarantined per
+ * definition. Every panel follows the dashboard's time range: a
  * window counts when it overlaps it, a heat when it finished in it.
  */
 import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
@@ -154,6 +155,33 @@ order by 1`,
           'time_series',
         ),
       ),
+      'postgres',
+    ),
+    row('Energy per shift'),
+    place(
+      kpiSeries('Electric energy per tonne cast', 'suffix: kWh/t').withTarget(
+        sqlQuery(
+          `select window_start as "time", energy_per_tonne
+from business.energy_per_tonne_per_shift
+where ${inRange}
+order by 1`,
+          'time_series',
+        ),
+      ),
+      'postgres',
+    ),
+    place(
+      kpiSeries('Quench line: comprehensive energy consumption (ISO 22400-2)', 'suffix: kWh/plate')
+        .description('EC / PQ: the energy the quench line\'s meter counted per plate quenched.')
+        .withTarget(
+          sqlQuery(
+            `select window_start as "time", comprehensive_energy_consumption
+from business.iso22400_energy_quench_line_per_shift
+where ${inRange}
+order by 1`,
+            'time_series',
+          ),
+        ),
       'postgres',
     ),
     row('Data quality'),

@@ -118,6 +118,7 @@ describe('dashboards and alerts against the real platform', () => {
       samplesPerMessage: 10,
       maxEvents: 3_000,
       maxSamples: 30_000,
+      meterIntervalMs: 1_000,
       series: 200,
       sensorQos: 0,
       eventQos: 1,
@@ -132,11 +133,13 @@ describe('dashboards and alerts against the real platform', () => {
       'heat_yield',
       'tonnage_cast_per_shift',
       'quench_temperature_deviation_per_hour',
+      'energy_per_tonne_per_shift',
+      'iso22400_energy_quench_line_per_shift',
     ];
     await waitFor(
       'every KPI table filled, the refused heats quarantined',
       async () => {
-        if ((await platform.count('select count(*) as n from business.kpi_definitions')) < 5) return false;
+        if ((await platform.count('select count(*) as n from business.kpi_definitions')) < 7) return false;
         for (const table of kpiTables) {
           if ((await platform.count(`select count(*) as n from business.${table}`)) === 0) return false;
         }
@@ -231,7 +234,7 @@ describe('dashboards and alerts against the real platform', () => {
     expect(rowsByPanel.get('plantmesh / Plant / Recent events')).toBe(50);
     expect(rowsByPanel.get('plantmesh / PostgreSQL / Size of the stores')).toBeGreaterThan(1);
     const kpiPanels = [...rowsByPanel].filter(([panel]) => panel.startsWith('plantmesh / Plant KPIs / '));
-    expect(kpiPanels.length).toBe(8);
+    expect(kpiPanels.length).toBe(10);
     for (const [panel, rows] of kpiPanels) expect(rows, panel).toBeGreaterThan(0);
     expect(rowsByPanel.get('plantmesh / Plant KPIs / OEE and its factors, latest shift')).toBe(1);
   });

@@ -259,10 +259,21 @@ export class IngestPlatform {
     }
   }
 
-  /** A plant publishing `total` events (QoS 1) at `rate` per second to the events broker; `onEvent` records each. */
-  eventsPlant(total: number, seed: number, rate = 3_000, onEvent?: SimulatorOptions['onEvent']): Simulator {
+  /**
+   * A plant publishing `total` events (QoS 1) at `rate` per second to the events broker; `onEvent` records
+   * each. With `onReading`, its energy meters also publish every second (QoS 1) to the sensor broker.
+   */
+  eventsPlant(
+    total: number,
+    seed: number,
+    rate = 3_000,
+    onEvent?: SimulatorOptions['onEvent'],
+    onReading?: SimulatorOptions['onReading'],
+  ): Simulator {
     return new Simulator({
       onEvent,
+      onReading,
+      ...(onReading ? { sensorsUrl: this.publisherUrl('sensors'), meterIntervalMs: 1_000 } : {}),
       eventsUrl: this.publisherUrl('events'),
       eventsPerSecond: rate,
       eventQos: 1,
@@ -270,7 +281,7 @@ export class IngestPlatform {
       series: 1,
       samplesPerSecond: 0,
       samplesPerMessage: 1,
-      sensorQos: 0,
+      sensorQos: 1,
       seed,
       site: 'plant1',
     });
