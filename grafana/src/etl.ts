@@ -91,5 +91,23 @@ export const etl = () =>
       'short',
       8,
     ),
+    row('Sample rollups (metrics.samples_1m, samples_1h), kept by the business ETL without TimescaleDB'),
+    prom(
+      'Rollup buckets materialized, sample writes read',
+      [
+        {
+          expr: `sum by (rollup) (rate(plantmesh_rollup_buckets_total{${business}}[5m]))`,
+          legend: 'buckets {{rollup}}',
+        },
+        { expr: `sum(rate(plantmesh_rollup_sample_changes_total{${business}}[5m]))`, legend: 'sample writes' },
+        { expr: `sum(rate(plantmesh_sample_changes_pruned_total{${business}}[5m]))`, legend: 'log rows pruned' },
+      ],
+      'ops',
+    ),
+    prom(
+      'Rollup lag: newest materialized minute',
+      [{ expr: `max(plantmesh_rollup_lag_seconds{${business}})`, legend: 'lag' }],
+      's',
+    ),
     logsPanel('ETL logs', '{namespace=~"$namespace"} | json | service=~"etl-curated|etl-business"'),
   ]);

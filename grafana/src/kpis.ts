@@ -172,7 +172,7 @@ order by 1`,
     ),
     place(
       kpiSeries('Quench line: comprehensive energy consumption (ISO 22400-2)', 'suffix: kWh/plate')
-        .description('EC / PQ: the energy the quench line\'s meter counted per plate quenched.')
+        .description("EC / PQ: the energy the quench line's meter counted per plate quenched.")
         .withTarget(
           sqlQuery(
             `select window_start as "time", comprehensive_energy_consumption

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { shippedKpis } from '@plantmesh/etl-business';
 import { EventGenerator, type PlantEvent } from '@plantmesh/simulator';
 import { waitFor } from '@plantmesh/testkit';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approximately } from '../../packages/etl-business/test/expected.js';
 import { expectedKpis, kpisMatch, readKpis } from '../support/kpi-tables.js';
@@ -103,5 +104,48 @@ describe('the business ETL service (real processes, real PostgreSQL)', () => {
     const log = platform().serviceLog('etl-business-2') + platform().serviceLog('etl-business-1');
     expect(log).toMatch(/heat-yield\.yaml:\d+:\d+: no curated product \\"coils\\" is applied/);
     expect(await readKpis(query)).toEqual(approximately(expectedKpis(events)));
+  });
+
+  it('maintains the sample rollups from samples that came through the writer, and prunes their change log', async () => {
+    await platform().startWriter();
+    await platform().startSensorsReader();
+    await platform().startBusinessEtl({ KPI_DEFINITIONS_DIR: kpis, ROLLUP_MS: '200', PRUNE_MS: '1000' }, 'etl-rollups');
+    // A gateway sends three minutes of a series, ten minutes late, as one message.
+    const topic = 'plant1/heat-treatment/quench1/cell1/late-gateway-temperature';
+    const from = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+    const samples = Array.from({ length: 180 }, (_, i) => ({ ts: from + i * 1000, value: (i % 60) + 1, unit: 'CEL' }));
+    const client = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
+    await client.publishAsync(topic, JSON.stringify(samples), { qos: 1 });
+    await client.endAsync();
+
+    const minutes = () =>
+      platform().query<{ bucket: Date; samples: number; sum: number; first: number; last: number }>(
+        `select r.bucket, r.samples::int as samples, r.sum, r.first, r.last
+         from metrics.rollup_1m r join metrics.series s on s.id = r.series_id where s.path = $1 order by 1`,
+        [topic],
+      );
+    await waitFor('the late minutes materialized', async () => (await minutes()).length === 3, 30_000);
+    expect(await minutes()).toEqual(
+      [0, 1, 2].map((minute) => ({
+        bucket: new Date(from + minute * 60_000),
+        samples: 60,
+        sum: 1830,
+        first: 1,
+        last: 60,
+      })),
+    );
+    // The view gives the same minutes; the hour holds all of them.
+    const [hour] = await platform().query<{ samples: number }>(
+      `select sum(h.samples)::int as samples from metrics.samples_1h h join metrics.series s on s.id = h.series_id
+       where s.path = $1`,
+      [topic],
+    );
+    expect(hour?.samples).toBe(180);
+    // Once the rollups and the KPIs that read series have passed the writes, their log is pruned.
+    await waitFor(
+      'the sample change log pruned',
+      async () => (await platform().count('select count(*) as n from metrics.sample_changes')) === 0,
+      30_000,
+    );
   });
 });
