@@ -151,20 +151,27 @@ export class AddressSpace {
 
   /** Is `typeId` the type `ancestorId` or one of its subtypes (walking files, known models and built-ins)? */
   isSubtypeOf(typeId: string, ancestorId: string): boolean {
-    const key = `${typeId}\n${ancestorId}`;
-    const memo = this.subtypeMemo.get(key);
+    const memo = this.subtypeMemo.get(`${typeId}\n${ancestorId}`);
     if (memo !== undefined) return memo;
-    let result = false;
+    // Every type on the walk gets the same answer: remembering them all keeps long chains linear.
+    const walked: string[] = [];
     const visited = new Set<string>();
+    let result = false;
     for (let current: string | undefined = typeId; current !== undefined; current = this.supertypeOf(current)) {
       if (current === ancestorId) {
         result = true;
         break;
       }
+      const known = this.subtypeMemo.get(`${current}\n${ancestorId}`);
+      if (known !== undefined) {
+        result = known;
+        break;
+      }
       if (visited.has(current)) break; // a cycle in a hostile file
       visited.add(current);
+      walked.push(current);
     }
-    this.subtypeMemo.set(key, result);
+    for (const id of walked) this.subtypeMemo.set(`${id}\n${ancestorId}`, result);
     return result;
   }
 
