@@ -1,4 +1,5 @@
 export * from './i3x.js';
+export * from './inline-inheritance.js';
 export * from './json-schema.js';
 export { mergeModels } from './merge.js';
 export * from './model.js';

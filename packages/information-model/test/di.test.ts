@@ -1,7 +1,7 @@
 /** Facts of the OPC UA DI companion specification (Opc.Ua.Di.NodeSet2.xml), checked against the XML. */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { type JsonSchema, type ObjectType, typeRef, typeSchemaBundle } from '../src/index.js';
+import { inlineInheritance, type JsonSchema, type ObjectType, typeRef, typeSchemaBundle } from '../src/index.js';
 import { base, DI, di, id, UA } from './nodesets.js';
 
 const typeNamed = (name: string): ObjectType => {
@@ -105,29 +105,54 @@ describe('DI NodeSet on top of the OPC UA base NodeSet', () => {
     expect(own(topology).required).toBeUndefined();
   });
 
-  it('gives schemas that a JSON Schema 2020-12 validator resolves across models', () => {
+  const deviceValue = {
+    Manufacturer: 'ACME',
+    Model: 'Pump 3000',
+    HardwareRevision: '1',
+    SoftwareRevision: '2.1',
+    DeviceRevision: 'A',
+    DeviceManual: 'https://example.com/manual.pdf',
+    SerialNumber: 'SN-1',
+    RevisionCounter: 3,
+  };
+
+  /** Validates DeviceType values with a bundle of all base and DI type schemas. */
+  function expectDeviceTypeValidation(types: ObjectType[]): void {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
-    ajv.addSchema(
-      typeSchemaBundle([...base().model.objectTypes, ...di().model.objectTypes]),
-      'https://plantmesh.dev/test/types.json',
-    );
+    ajv.addSchema(typeSchemaBundle(types), 'https://plantmesh.dev/test/types.json');
     const validate = ajv.compile({ $ref: `https://plantmesh.dev/test/types.json${typeRef(id(DI, 1002))}` });
-    const device = {
-      Manufacturer: 'ACME',
-      Model: 'Pump 3000',
-      HardwareRevision: '1',
-      SoftwareRevision: '2.1',
-      DeviceRevision: 'A',
-      DeviceManual: 'https://example.com/manual.pdf',
-      SerialNumber: 'SN-1',
-      RevisionCounter: 3,
-    };
-    expect(validate(device), JSON.stringify(validate.errors)).toBe(true);
-    expect(validate({ ...device, DeviceHealth: 1 })).toBe(true);
-    expect(validate({ ...device, DeviceHealth: 9 })).toBe(false);
-    const { SerialNumber: _, ...withoutSerial } = device;
+    expect(validate(deviceValue), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...deviceValue, DeviceHealth: 1 })).toBe(true);
+    expect(validate({ ...deviceValue, DeviceHealth: 9 })).toBe(false);
+    const { SerialNumber: _, ...withoutSerial } = deviceValue;
     expect(validate(withoutSerial)).toBe(false);
-    expect(validate({ ...device, RevisionCounter: 'three' })).toBe(false);
+    expect(validate({ ...deviceValue, RevisionCounter: 'three' })).toBe(false);
+    expect(validate({ ...deviceValue, AssetId: 7 })).toBe(false); // ComponentType's AssetId is a String
+  }
+
+  it('gives schemas that a JSON Schema 2020-12 validator resolves across models', () => {
+    expectDeviceTypeValidation([...base().model.objectTypes, ...di().model.objectTypes]);
+  });
+
+  it('inlines the supertypes of a type into one schema, as an I3X server serves it', () => {
+    const types = new Map(
+      [...base().model.objectTypes, ...di().model.objectTypes].map((type) => [type.elementId, type]),
+    );
+    const typeOf = (elementId: string) => types.get(elementId);
+    const inlined = inlineInheritance(typeNamed('DeviceType'), typeOf);
+    expect(inlined.allOf).toBeUndefined();
+    expect(inlined.type).toBe('object');
+    const properties = inlined.properties as Record<string, JsonSchema>;
+    expect(properties).toHaveProperty('ParameterSet'); // from TopologyElementType
+    expect(properties).toHaveProperty('AssetId'); // from ComponentType
+    expect(properties).toHaveProperty('DeviceHealth'); // DeviceType's own
+    // Optional in ComponentType, Mandatory in DeviceType: required.
+    expect(inlined.required).toContain('Manufacturer');
+    expect(inlined.required).not.toContain('AssetId');
+    // The inlined schemas accept and refuse the same values.
+    expectDeviceTypeValidation(
+      [...types.values()].map((type) => ({ ...type, schema: inlineInheritance(type, typeOf) })),
+    );
   });
 
   it('maps DI reference types with their inverse names, symmetric ones being their own reverse', () => {
