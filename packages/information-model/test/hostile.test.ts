@@ -142,7 +142,7 @@ describe('a NodeSet with broken parts', () => {
     }
     const started = Date.now();
     const { model } = importNodeSet(nodeset(parts.join('\n')));
-    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(Date.now() - started).toBeLessThan(60_000); // linear: about 3 s alone on 2 cores
     expect(model.objectTypes).toHaveLength(count);
     expect(model.objects).toHaveLength(count);
     const deepest = model.dataTypes.find((type) => type.source.browseName === `D${count}`);
