@@ -229,18 +229,24 @@ describe('the curated ETL service (real processes, real PostgreSQL)', () => {
   });
 
   it('curates quarantined events once the definition is fixed and `plantmesh etl replay --quarantine` runs', async () => {
-    // The scrap verdict came with a new furnace: version 1.1.0 does not know it.
-    const scrapped = Array.from({ length: 30 }, (_, n) => ({
+    // The "downgraded" verdict (sold as a lower grade) came with a new furnace: version 1.1.0 does not know it.
+    const downgraded = Array.from({ length: 30 }, (_, n) => ({
       topic: quenchTopic,
-      payload: { id: `scrap-${n}`, plateId: `P-scrap-${n}`, result: 'scrap', hardness_HB: 200, occurredAt: minute(n) },
+      payload: {
+        id: `downgraded-${n}`,
+        plateId: `P-downgraded-${n}`,
+        result: 'downgraded',
+        hardness_HB: 200,
+        occurredAt: minute(n),
+      },
     }));
-    await storeConcurrently(scrapped, 2);
+    await storeConcurrently(downgraded, 2);
     const unreplayed = `select count(*) as n from raw.quarantine where stage = 'etl-curated' and replayed_at is null`;
     const stillBroken = await platform().count(
       `select count(*) as n from raw.quarantine where stage = 'etl-curated' and reason like '%/hardness_HB%'`,
     );
     await waitFor(
-      'the scrapped plates quarantined',
+      'the downgraded plates quarantined',
       async () => (await platform().count(unreplayed)) === stillBroken + 30,
     );
 
@@ -249,7 +255,7 @@ describe('the curated ETL service (real processes, real PostgreSQL)', () => {
       file,
       readFileSync(file, 'utf8')
         .replace('version: 1.1.0', 'version: 1.2.0')
-        .replace('result: { enum: [ok, rework] }', 'result: { enum: [ok, rework, scrap] }'),
+        .replace('result: { enum: [ok, rework, scrap] }', 'result: { enum: [ok, rework, scrap, downgraded] }'),
     );
     await waitFor(
       'version 1.2.0 applied',
@@ -266,7 +272,9 @@ describe('the curated ETL service (real processes, real PostgreSQL)', () => {
       `quench_results 1.2.0: ${stillBroken + 30} event(s), 30 row(s) written, ${stillBroken} refused`,
     );
     expect(replay.output).toMatch(/quench_results: \d+ of \d+ \(100%\)/);
-    expect(await platform().count(`select count(*) as n from curated.quench_results where result = 'scrap'`)).toBe(30);
+    expect(await platform().count(`select count(*) as n from curated.quench_results where result = 'downgraded'`)).toBe(
+      30,
+    );
     // What 1.2.0 still refuses stays in the quarantine, once, under 1.2.0.
     expect(
       await platform().query(

@@ -67,7 +67,7 @@ export function expectedQuality(all: PlantEvent[]) {
     const counts = shifts.get(shift) ?? { produced: 0, good: 0, rework: 0 };
     counts.produced += 1;
     if (payload.result === 'ok') counts.good += 1;
-    else counts.rework += 1;
+    if (payload.result === 'rework') counts.rework += 1;
     shifts.set(shift, counts);
   }
   return [...shifts.entries()]
@@ -128,7 +128,17 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
   };
   const rows = new Map<
     string,
-    { pbt: number; apt: number; aust: number; adet: number; fe: number; pq: number; gq: number; rq: number }
+    {
+      pbt: number;
+      apt: number;
+      aust: number;
+      adet: number;
+      fe: number;
+      pq: number;
+      gq: number;
+      rq: number;
+      firstPassGood: number;
+    }
   >();
   const row = (key: string) => {
     const bounds = shifts.get(key) as { start: number; end: number };
@@ -141,6 +151,7 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
       pq: 0,
       gq: 0,
       rq: 0,
+      firstPassGood: 0,
     };
     rows.set(key, held);
     return held;
@@ -170,6 +181,7 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
     sums.pq += 1;
     if (payload.result === 'ok') sums.gq += 1;
     if (payload.result === 'rework') sums.rq += 1;
+    if (payload.result === 'ok' && payload.pass === 1) sums.firstPassGood += 1;
   }
   return [...rows.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -183,6 +195,7 @@ export function expectedOee(all: PlantEvent[]): Array<Record<string, number | st
       quality_ratio: e.pq > 0 ? e.gq / e.pq : null,
       oee: e.apt > 0 && e.pq > 0 ? (e.apt / e.pbt) * ((90 * e.pq) / e.apt) * (e.gq / e.pq) : null,
       technical_efficiency: e.apt + e.adet > 0 ? e.apt / (e.apt + e.adet) : null,
+      first_pass_yield: e.pq > 0 ? e.firstPassGood / e.pq : null,
       mttr: e.fe > 0 ? e.adet / 60 / e.fe : null,
     }));
 }

@@ -192,7 +192,8 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
       `select to_char(window_start at time zone '${zone}', 'YYYY-MM-DD HH24:MI') as shift, apt::float8 as apt, pq, fe,
          availability::float8 as availability, effectiveness::float8 as effectiveness,
          quality_ratio::float8 as quality_ratio, oee::float8 as oee,
-         technical_efficiency::float8 as technical_efficiency, mttr::float8 as mttr
+         technical_efficiency::float8 as technical_efficiency, first_pass_yield::float8 as first_pass_yield,
+         mttr::float8 as mttr
        from business.iso22400_quench_line_per_shift order by window_start`,
     );
     expect(rows.length).toBeGreaterThan(2);
@@ -207,10 +208,13 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
         quality_ratio: row.quality_ratio,
         oee: row.oee,
         technical_efficiency: row.technical_efficiency,
+        first_pass_yield: row.first_pass_yield,
         mttr: row.mttr,
       })),
     ).toEqual(approximately(expectedOee(events)));
     expect(rows.some((row) => row.oee > 0.1 && row.oee < 1)).toBe(true);
+    // Plates reworked and then good count as good, not as first pass.
+    expect(rows.some((row) => row.first_pass_yield < row.quality_ratio)).toBe(true);
   });
 
   const energyPerTonne = async () =>
@@ -270,9 +274,12 @@ describe('KPIs per window from curated data (real PostgreSQL)', () => {
     };
     // Hours later, the lab corrects a plate quenched in the first night shift: it was quenched at 06:10,
     // in the early shift, and its hardness is out of range.
+    // A plate good at its first quench (one quenched again would have a later result that wins).
     const original = events.find(
       (event) =>
-        event.payload.type === 'quench.result' && shiftStart(Date.parse(event.payload.occurredAt)).endsWith('22:00'),
+        event.payload.type === 'quench.result' &&
+        event.payload.result === 'ok' &&
+        shiftStart(Date.parse(event.payload.occurredAt)).endsWith('22:00'),
     ) as PlantEvent;
     const corrected: PlantEvent = {
       topic: original.topic,

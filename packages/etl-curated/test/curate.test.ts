@@ -190,7 +190,7 @@ describe('curating raw events (real PostgreSQL)', () => {
       result('P-missing', 2, { result: undefined }),
       result('P-absurd', 3, { waterFlow_m3_h: 1e9 }),
       result('P-array', 4, { hardness_HB: Array.from({ length: 10_000 }, (_, i) => i) }),
-      result('P-unknown-verdict', 5, { result: 'scrap' }),
+      result('P-unknown-verdict', 5, { result: 'downgraded' }),
     ];
     await store([result('P-good', 0), ...poison]);
     const outcome = await batch();
@@ -219,11 +219,11 @@ describe('curating raw events (real PostgreSQL)', () => {
     await batch();
     expect(await quarantined()).toHaveLength(5);
 
-    // The plant says: a verdict may be "scrap", and flow meters read up to 1e10. Version 1.1.0 takes both.
+    // The plant says: a verdict may be "downgraded", and flow meters read up to 1e10. Version 1.1.0 takes both.
     const fixed = structuredClone(quench) as CuratedDefinition;
     fixed.product.version = '1.1.0';
     const properties = fixed.payloadSchema.properties as Record<string, Record<string, unknown>>;
-    properties.result = { enum: ['ok', 'rework', 'scrap'] };
+    properties.result = { enum: ['ok', 'rework', 'scrap', 'downgraded'] };
     properties.waterFlow_m3_h = { type: 'number', minimum: 0, maximum: 1e10 };
     const client = await admin.connect();
     expect(await applyDefinition(client, fixed).finally(() => client.release())).toBe('evolved');
@@ -242,7 +242,7 @@ describe('curating raw events (real PostgreSQL)', () => {
     expect(table.rows).toEqual([
       { plate_id: 'P-absurd', result: 'ok', flow: 1e9, version: '1.1.0' },
       { plate_id: 'P-good', result: 'ok', flow: 1200, version: '1.0.0' },
-      { plate_id: 'P-unknown-verdict', result: 'scrap', flow: 1200, version: '1.1.0' },
+      { plate_id: 'P-unknown-verdict', result: 'downgraded', flow: 1200, version: '1.1.0' },
     ]);
     // The two taken are done; the three still refused have a new row for 1.1.0, the old ones are done.
     const after = await quarantined();

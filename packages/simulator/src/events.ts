@@ -230,6 +230,12 @@ export class EventGenerator {
         this.quench.grade = grade;
         const started = this.quench.state === 'setup' ? this.quenchState('running', now) : [];
         const hardness = r.int(360, 540);
+        const ok = hardness >= 400 && hardness <= 500;
+        // A plate out of the hardness range is quenched again later; out of range again, it is scrapped.
+        if (!ok) {
+          this.pending.push((later) => this.requench(order, plateId, heatId, later));
+          this.pending.push((later) => this.quenchState('idle', later));
+        }
         const result = this.event(
           'heat-treatment',
           'quench1',
@@ -238,7 +244,8 @@ export class EventGenerator {
             order,
             plateId,
             heatId,
-            result: hardness >= 400 && hardness <= 500 ? 'ok' : 'rework',
+            pass: 1,
+            result: ok ? 'ok' : 'rework',
             hardness_HB: hardness,
             waterFlow_m3_h: round(r.between(2500, 4200), 0),
             waterTemperature_C: round(r.between(18, 32), 1),
@@ -260,6 +267,32 @@ export class EventGenerator {
     this.pending.push((now) =>
       this.quench.state === 'down' ? [] : this.quenchState(heat % 12 === 0 ? 'planned_stop' : 'idle', now),
     );
+  }
+
+  /** The second quench of a plate sent to rework: the line runs for it; ok, or scrap. */
+  private requench(order: Record<string, unknown>, plateId: string, heatId: string, now: number): PlantEvent[] {
+    const r = this.random;
+    const started = this.quench.state === 'running' ? [] : this.quenchState('running', now);
+    const hardness = r.int(380, 520);
+    const result = this.event(
+      'heat-treatment',
+      'quench1',
+      'quench.result',
+      {
+        order,
+        plateId,
+        heatId,
+        pass: 2,
+        result: hardness >= 400 && hardness <= 500 ? 'ok' : 'scrap',
+        hardness_HB: hardness,
+        waterFlow_m3_h: round(r.between(2500, 4200), 0),
+        waterTemperature_C: round(r.between(18, 32), 1),
+        flatness_mm_m: round(r.between(1, 9), 2),
+        quenchDuration_s: round(r.between(40, 140), 1),
+      },
+      now,
+    );
+    return [...started, result];
   }
 }
 
