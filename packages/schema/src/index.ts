@@ -1,3 +1,4 @@
+export { apiSignature, apiSignatureFile, recordedApiSignature } from './api-signature.js';
 export {
   ensureServiceLogins,
   generatePassword,

@@ -7,7 +7,8 @@ import { captureLog } from './capture-log.js';
 import { query } from './query.js';
 
 const cli = join(import.meta.dirname, '../../cli/src/main.ts');
-const expectedCount = 1 + stores.reduce((sum, store) => sum + loadMigrations(store).length, 0);
+const expectedCount =
+  loadMigrations('_common').length + stores.reduce((sum, store) => sum + loadMigrations(store).length, 0);
 
 describe('migrations on a real PostgreSQL (native partitions)', () => {
   let server: PostgresServer;
