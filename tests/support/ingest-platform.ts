@@ -1,8 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrokerService, brokerUrl, brokerUsers, createLogger, ingest, setupBroker } from '@plantmesh/core';
-import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
+import {
+  type BrokerService,
+  brokerUrl,
+  brokerUsers,
+  createLogger,
+  ingest,
+  setupBroker,
+  urlWithLogin,
+} from '@plantmesh/core';
+import { createUser, generatePassword, migrate, serviceUrl, stores, storeUrls, type UserRole } from '@plantmesh/schema';
 import { Simulator, type SimulatorOptions } from '@plantmesh/simulator';
 import {
   freePort,
@@ -245,6 +253,16 @@ export class IngestPlatform {
     user: 'plant-publisher' | 'plantmesh-replay' | 'probe' = 'plant-publisher',
   ): string {
     return (stream === 'events' ? this.eventsBroker : this.sensorsBroker).urlFor(user);
+  }
+
+  /** The URL of a new person's or model's login with a role (plantmesh users create NAME --role ROLE). */
+  async userUrl(name: string, role: UserRole): Promise<string> {
+    const client = await this.pool.connect();
+    try {
+      return urlWithLogin(this.postgres.url, name, await createUser(client, name, role));
+    } finally {
+      client.release();
+    }
   }
 
   /** A query that retries while PostgreSQL is being restarted. */

@@ -28,10 +28,11 @@ const valid = readFileSync(join(shipped, 'slabs.yaml'), 'utf8');
 const lineOf = (needle: string) => valid.split('\n').findIndex((line) => line.includes(needle)) + 1;
 
 describe('curated definitions', () => {
-  it('ships a definition for every event type of the simulated plant, each valid', () => {
+  it('ships a definition for every event type of the simulated plant and for model results, each valid', () => {
     expect(files.sort()).toEqual([
       'heats.yaml',
       'machine-states.yaml',
+      'model-results.yaml',
       'plates.yaml',
       'quench-results.yaml',
       'slabs.yaml',

@@ -1,0 +1,14 @@
+export { type ConnectOptions, Plantmesh, type StreamOptions } from './client.js';
+export { PlantmeshError, type PlantmeshErrorCode } from './errors.js';
+export type {
+  Bucket,
+  CallOptions,
+  Kpi,
+  LatestValue,
+  Product,
+  Quality,
+  RawEvent,
+  Sample,
+  Series,
+  TimeRange,
+} from './types.js';

@@ -1,0 +1,176 @@
+import { Plantmesh, PlantmeshError } from '@plantmesh/sdk';
+import type { MeterReading, PlantEvent } from '@plantmesh/simulator';
+import { freePort, waitFor } from '@plantmesh/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useIngestPlatform } from '../support/use-ingest-platform.js';
+
+const meterPath = 'plant1/heat-treatment/quench1/meter/energy';
+
+/** Everything an async iterable gives, in order. */
+async function all<T>(rows: AsyncIterable<T>): Promise<T[]> {
+  const list: T[] = [];
+  for await (const row of rows) list.push(row);
+  return list;
+}
+
+/** The error a call fails with (and fails the test when it does not fail). */
+async function failure(call: () => Promise<unknown>): Promise<PlantmeshError> {
+  try {
+    await call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PlantmeshError);
+    return error as PlantmeshError;
+  }
+  throw new Error('the call did not fail');
+}
+
+// The SDK against data that came the platform's way: the simulated plant publishes events and meter
+// readings over MQTT, the readers and the writer store them, the curated and business ETLs refine them.
+describe('@plantmesh/sdk on the stable SQL interface (real platform)', () => {
+  const platform = useIngestPlatform();
+  const events: PlantEvent[] = [];
+  const readings: MeterReading[] = [];
+  let reader: Plantmesh;
+  let readerUrl: string;
+  let writerUrl: string;
+
+  beforeAll(async () => {
+    await platform().startWriter();
+    await platform().startEventsReader();
+    await platform().startSensorsReader();
+    await platform().startCuratedEtl();
+    await platform().startBusinessEtl();
+    const plant = platform().eventsPlant(
+      600,
+      5,
+      200,
+      (event) => events.push(event),
+      (reading) => readings.push(reading),
+    );
+    await plant.run();
+    const heats = events.filter((event) => event.payload.type === 'heat.finished').length;
+    await waitFor(
+      'events, readings and heats stored',
+      async () =>
+        (await platform().count('select count(*) as n from raw.events')) === events.length &&
+        (await platform().count('select count(*) as n from metrics.samples')) === readings.length &&
+        (await platform().count('select count(*) as n from curated.heats')) === heats,
+      60_000,
+    );
+    readerUrl = await platform().userUrl('dashboards', 'reader');
+    writerUrl = await platform().userUrl('soft_sensor', 'results-writer');
+    reader = await Plantmesh.connect({ url: readerUrl, applicationName: 'sdk-test' });
+    return () => reader?.close();
+  });
+
+  it('finds series by pattern and unit, and their last values', async () => {
+    const meters = await reader.findSeries('plant1/+/+/meter/energy', { unit: 'KWH' });
+    expect(meters.map((series) => series.path)).toEqual([...new Set(readings.map((r) => r.topic))].sort());
+    expect(meters[0]).toMatchObject({ site: 'plant1', tag: 'energy', unit: 'KWH' });
+    expect(await reader.findSeries('plant1/+/+/meter/energy', { unit: 'CEL' })).toEqual([]);
+    const latest = await reader.latest(meterPath);
+    const last = readings.filter((r) => r.topic === meterPath).at(-1) as MeterReading;
+    expect(latest).toEqual([expect.objectContaining({ path: meterPath, value: last.value, ts: new Date(last.ts) })]);
+  });
+
+  it('streams a series in time order, and aggregates it per bucket', async () => {
+    const published = readings.filter((r) => r.topic === meterPath);
+    const range = { from: new Date(published[0]?.ts as number), to: new Date((published.at(-1)?.ts as number) + 1) };
+    const samples = await all(reader.samples(meterPath, range, { batchSize: 2 }));
+    expect(samples.map((s) => [s.ts.getTime(), s.value])).toEqual(published.map((r) => [r.ts, r.value]));
+    const from = new Date(Math.floor((published[0]?.ts as number) / 60_000) * 60_000);
+    const to = new Date(Math.ceil(((published.at(-1)?.ts as number) + 1) / 60_000) * 60_000);
+    const buckets = await reader.bucketed(meterPath, { from, to }, '1 minute');
+    expect(buckets.reduce((sum, bucket) => sum + bucket.samples, 0)).toBe(published.length);
+    expect(buckets[0]?.first).toBe(published[0]?.value);
+    expect(buckets.at(-1)?.last).toBe(published.at(-1)?.value);
+  });
+
+  it('reads raw events by type, curated rows and KPI rows', async () => {
+    const heats = events.filter((event) => event.payload.type === 'heat.finished');
+    const finished = await all(reader.events({ type: 'heat.finished' }));
+    expect(finished.map((event) => event.id).sort()).toEqual(heats.map((event) => event.payload.id).sort());
+    const products = await reader.products();
+    expect(products.map((product) => product.product)).toEqual(
+      expect.arrayContaining(['heats', 'model_results', 'plates', 'quench_results']),
+    );
+    expect(products.find((product) => product.product === 'heats')).toMatchObject({
+      tableName: 'curated.heats',
+      key: ['heat_id'],
+    });
+    const rows = await all(reader.curated<{ heat_id: string }>('heats'));
+    expect(rows.map((row) => row.heat_id).sort()).toEqual(heats.map((event) => event.payload.heatId).sort());
+    const kpis = await reader.kpis();
+    expect(kpis.map((kpi) => kpi.kpi)).toContain('tonnage_cast_per_shift');
+    await waitFor('tonnage computed', async () => (await all(reader.kpiRows('tonnage_cast_per_shift'))).length > 0);
+    const recent = await all(
+      reader.kpiRows('tonnage_cast_per_shift', { from: new Date(Date.now() - 86_400_000), to: new Date() }),
+    );
+    expect(recent.length).toBeGreaterThan(0);
+  });
+
+  it('writes a model result once however often it is retried, and the curated ETL takes it', async () => {
+    const model = await Plantmesh.connect(writerUrl);
+    try {
+      const result = { subject: 'H05-000001', quantity: 'liquidus_temperature', value: 1512.5, unit: 'CEL' };
+      const first = await model.writeResult('soft-sensor', result);
+      expect(first).toEqual({ id: expect.stringMatching(/^sha256:/), stored: true });
+      expect(await model.writeResult('soft-sensor', result)).toEqual({ id: first.id, stored: false });
+      await waitFor('the result curated', async () => (await all(model.curated('model_results'))).length === 1);
+      expect(await all(model.curated('model_results'))).toEqual([
+        expect.objectContaining({ model: 'soft-sensor', subject: 'H05-000001', value: 1512.5, unit: 'CEL' }),
+      ]);
+    } finally {
+      await model.close();
+    }
+    expect((await failure(() => reader.writeResult('soft-sensor', { value: 1 }))).code).toBe('permission');
+  });
+
+  it('says what is wrong: unknown names, bad ranges, a refused connection or login, a cancelled or slow call', async () => {
+    const unknown = await failure(() => all(reader.samples('plant1/nowhere/x', { from: new Date(0), to: new Date() })));
+    expect(unknown).toMatchObject({ code: 'not-found', message: expect.stringContaining('api.find_series') });
+    expect((await failure(() => all(reader.curated('coils')))).code).toBe('not-found');
+    expect(
+      (await failure(() => reader.bucketed(meterPath, { from: new Date(), to: new Date(0) }, '1 minute'))).message,
+    ).toContain('reversed');
+    expect(
+      (await failure(() => reader.bucketed(meterPath, { from: new Date(0), to: new Date() }, '1 month'))).code,
+    ).toBe('bad-argument');
+    expect((await failure(() => all(reader.samples(meterPath, { from: 'yesterday', to: new Date() })))).code).toBe(
+      'bad-argument',
+    );
+
+    const closed = new URL(readerUrl);
+    closed.port = String(await freePort());
+    expect((await failure(() => Plantmesh.connect(closed.toString()))).code).toBe('connection');
+    const wrong = new URL(readerUrl);
+    wrong.password = 'not-the-password';
+    expect((await failure(() => Plantmesh.connect(wrong.toString()))).code).toBe('authentication');
+
+    const aborted = new AbortController();
+    const rows = reader.samples(
+      meterPath,
+      { from: new Date(0), to: new Date() },
+      { batchSize: 1, signal: aborted.signal },
+    );
+    const cancelled = await failure(async () => {
+      for await (const _row of rows) aborted.abort();
+    });
+    expect(cancelled.code).toBe('cancelled');
+    // The pool is fine afterwards.
+    expect(await reader.latest(meterPath)).toHaveLength(1);
+  });
+
+  it('passes every argument as a value: hostile names find nothing and change nothing', async () => {
+    const hostile = ["'; drop table metrics.series; --", 'heats; drop table curated.heats', '" or 1=1 --', '%', '\\'];
+    for (const name of hostile) {
+      expect(await reader.findSeries(name)).toEqual([]);
+      expect((await failure(() => all(reader.curated(name)))).code).toBe('not-found');
+      expect((await failure(() => all(reader.samples(name, { from: new Date(0), to: new Date() })))).code).toBe(
+        'not-found',
+      );
+    }
+    expect(await platform().count('select count(*) as n from metrics.series')).toBeGreaterThan(0);
+    expect(await platform().count('select count(*) as n from curated.heats')).toBeGreaterThan(0);
+  });
+});
