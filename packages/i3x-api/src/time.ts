@@ -1,0 +1,42 @@
+import { badRequest } from './envelope.js';
+
+/**
+ * A timestamptz as the guide writes timestamps: RFC 3339 in UTC with `Z`, fractional seconds only where
+ * there are some (microseconds, PostgreSQL's precision). An SQL expression over `column`.
+ */
+export function utcSql(column: string): string {
+  return `regexp_replace(to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '\\.?0+Z$', 'Z')`;
+}
+
+/** Now, as the guide writes timestamps. */
+export function utcNow(): string {
+  return new Date().toISOString().replace(/\.000Z$/, 'Z');
+}
+
+// RFC 3339 date-time: a date, T (or t, or a space), a time with optional fraction, Z or an offset.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Checks an RFC 3339 timestamp and returns it for PostgreSQL, or a 400 naming the field. */
+export function parseTimestamp(value: unknown, field: string): { text: string; ms: number } {
+  if (typeof value !== 'string') throw badRequest(`${field} must be an RFC 3339 timestamp (a string)`);
+  const match = RFC3339.exec(value);
+  const ms = Date.parse(value.replace(' ', 'T'));
+  if (!match || Number.isNaN(ms)) {
+    throw badRequest(
+      `${field} is not an RFC 3339 timestamp such as 2025-01-08T10:30:00Z: ${JSON.stringify(value).slice(0, 100)}`,
+    );
+  }
+  const [, year, month, day, hour, minute, second] = match.map(Number) as number[];
+  const date = new Date(Date.UTC(year as number, (month as number) - 1, day as number));
+  if (
+    year === 0 ||
+    date.getUTCMonth() !== (month as number) - 1 ||
+    date.getUTCDate() !== day ||
+    (hour as number) > 23 ||
+    (minute as number) > 59 ||
+    (second as number) > 60
+  ) {
+    throw badRequest(`${field} is not a valid date and time: ${value}`);
+  }
+  return { text: value.replace(' ', 'T'), ms };
+}

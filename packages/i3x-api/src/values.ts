@@ -1,0 +1,234 @@
+/**
+ * Values in the guide's VQT form: last known values (metrics.latest for series objects, the row for curated
+ * objects, none otherwise) and history (metrics.samples), composed along HasComponent through maxDepth.
+ * Quality and nulls as the guide rules: Good and Uncertain always carry a value, a null value is Bad or
+ * GoodNoData, quality and timestamp are never null, timestamps are UTC with Z.
+ */
+import { curatedRowId } from '@plantmesh/information-model';
+import type pg from 'pg';
+import type { Truncation } from './envelope.js';
+import type { ModelReader, ResolvedObject } from './model.js';
+import { readRows, rowRefs } from './products.js';
+import { utcNow, utcSql } from './time.js';
+
+export type Quality = 'Good' | 'GoodNoData' | 'Bad' | 'Uncertain';
+
+export interface Vqt {
+  value: unknown;
+  quality: Quality;
+  timestamp: string;
+  components?: Record<string, Vqt>;
+}
+
+export interface CurrentValue extends Vqt {
+  isComposition: boolean;
+}
+
+export interface History {
+  isComposition: boolean;
+  values: Vqt[];
+  components?: Record<string, Omit<History, 'isComposition'> & { isComposition: boolean }>;
+}
+
+export interface ValueLimits {
+  maxCompositionDepth: number;
+  maxComponents: number;
+  maxHistoryValues: number;
+}
+
+/** A stored sample or last value as a VQT: quality 0 good, 1 uncertain, 2 bad; a missing or non-finite value is not Good. */
+export function sampleVqt(value: number | null, quality: number, timestamp: string): Vqt {
+  if (value === null || !Number.isFinite(value)) {
+    return { value: null, quality: quality === 0 ? 'GoodNoData' : 'Bad', timestamp };
+  }
+  if (quality === 2) return { value: null, quality: 'Bad', timestamp };
+  return { value, quality: quality === 1 ? 'Uncertain' : 'Good', timestamp };
+}
+
+export class ValueReader {
+  constructor(
+    private readonly model: ModelReader,
+    private readonly curated: pg.Pool,
+    private readonly metrics: pg.Pool,
+    private readonly limits: ValueLimits,
+  ) {}
+
+  /** The objects' trees of components down to maxDepth (0 = the server's limit), level by level. */
+  private async tree(
+    roots: ResolvedObject[],
+    maxDepth: number,
+    truncation: Truncation,
+  ): Promise<{ objects: Map<string, ResolvedObject>; children: Map<string, string[]> }> {
+    const objects = new Map(roots.map((object) => [object.elementId, object]));
+    const children = new Map<string, string[]>();
+    const levels =
+      maxDepth === 0 ? this.limits.maxCompositionDepth : Math.min(maxDepth - 1, this.limits.maxCompositionDepth);
+    let frontier = roots.filter((object) => object.isComposition).map((object) => object.elementId);
+    let count = 0;
+    for (let level = 0; frontier.length > 0; level += 1) {
+      if (level >= levels) {
+        // Asked deeper than the server goes (maxDepth 0, or above the limit): say so.
+        if (maxDepth === 0 || maxDepth - 1 > this.limits.maxCompositionDepth) {
+          truncation.add(
+            `compositions are followed at most ${this.limits.maxCompositionDepth} levels deep (MAX_COMPOSITION_DEPTH)`,
+          );
+        }
+        break;
+      }
+      const found = await this.model.components(frontier);
+      const next: string[] = [];
+      const wanted: string[] = [];
+      for (const [subject, ids] of found) {
+        const fresh = ids.filter((id) => !objects.has(id) && !wanted.includes(id));
+        if (count + fresh.length > this.limits.maxComponents) {
+          truncation.add(`at most ${this.limits.maxComponents} component values per answer (MAX_COMPONENTS)`);
+          const room = Math.max(0, this.limits.maxComponents - count);
+          fresh.splice(room);
+        }
+        count += fresh.length;
+        children.set(subject, fresh);
+        wanted.push(...fresh);
+      }
+      const resolved = await this.model.objects(wanted);
+      for (const [id, object] of resolved) {
+        objects.set(id, object);
+        if (object.isComposition) next.push(id);
+      }
+      frontier = next;
+    }
+    return { objects, children };
+  }
+
+  /** Last known values of the objects, with components through maxDepth. */
+  async current(roots: ResolvedObject[], maxDepth: number, truncation: Truncation): Promise<Map<string, CurrentValue>> {
+    const { objects, children } = await this.tree(roots, maxDepth, truncation);
+    const own = await this.ownValues([...objects.values()]);
+    const build = (id: string, seen: Set<string>): Vqt => {
+      const vqt = { ...(own.get(id) as Vqt) };
+      const kids = children.get(id);
+      if (kids && kids.length > 0) {
+        const components: Record<string, Vqt> = {};
+        for (const kid of kids) if (!seen.has(kid)) components[kid] = build(kid, new Set([...seen, kid]));
+        vqt.components = components;
+      }
+      return vqt;
+    };
+    return new Map(
+      roots.map((root) => [
+        root.elementId,
+        { isComposition: root.isComposition, ...build(root.elementId, new Set([root.elementId])) },
+      ]),
+    );
+  }
+
+  /** Each object's own VQT. */
+  private async ownValues(objects: ResolvedObject[]): Promise<Map<string, Vqt>> {
+    const now = utcNow();
+    const result = new Map<string, Vqt>();
+    const series = objects.flatMap((object) => (object.value.kind === 'series' ? [object.value.seriesId] : []));
+    const latest = new Map<number, Vqt>();
+    if (series.length > 0) {
+      const { rows } = await this.metrics.query<{
+        series_id: number;
+        value: number | null;
+        quality: number;
+        ts: string;
+      }>(
+        `select series_id, value, quality, ${utcSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
+        [series],
+      );
+      for (const row of rows) latest.set(row.series_id, sampleVqt(row.value, row.quality, row.ts));
+    }
+    const storedRows = objects.flatMap((object) =>
+      object.value.kind === 'stored-row'
+        ? [{ id: object.elementId, rowId: curatedRowId(object.value.product, object.value.key.map(String)) }]
+        : [],
+    );
+    const rows =
+      storedRows.length > 0
+        ? await readRows(
+            this.curated,
+            rowRefs(
+              storedRows.map((row) => row.rowId),
+              await this.model.products.all(),
+            ).values(),
+          )
+        : new Map();
+    for (const object of objects) {
+      const noData: Vqt = { value: null, quality: 'GoodNoData', timestamp: now };
+      switch (object.value.kind) {
+        case 'series':
+          result.set(object.elementId, latest.get(object.value.seriesId) ?? noData);
+          break;
+        case 'row':
+          result.set(object.elementId, {
+            value: object.value.row.value,
+            quality: 'Good',
+            timestamp: object.value.row.timestamp,
+          });
+          break;
+        case 'stored-row': {
+          const rowId = storedRows.find((row) => row.id === object.elementId)?.rowId as string;
+          const row = rows.get(rowId);
+          result.set(object.elementId, row ? { value: row.value, quality: 'Good', timestamp: row.timestamp } : noData);
+          break;
+        }
+        default:
+          result.set(object.elementId, noData);
+      }
+    }
+    return result;
+  }
+
+  /** History of the objects in [start, end], time order, with components through maxDepth. */
+  async history(
+    roots: ResolvedObject[],
+    range: { start: string; end: string },
+    maxDepth: number,
+    truncation: Truncation,
+  ): Promise<Map<string, History>> {
+    const { objects, children } = await this.tree(roots, maxDepth, truncation);
+    const own = new Map<string, Vqt[]>();
+    const startUtc = new Date(Date.parse(range.start)).toISOString().replace(/\.000Z$/, 'Z');
+    for (const object of objects.values()) {
+      let values: Vqt[] = [];
+      if (object.value.kind === 'series') {
+        const { rows } = await this.metrics.query<{ value: number | null; quality: number; ts: string }>(
+          `select value, quality, ${utcSql('ts')} as ts from metrics.samples
+           where series_id = $1 and ts >= $2::timestamptz and ts <= $3::timestamptz
+           order by ts limit $4`,
+          [object.value.seriesId, range.start, range.end, this.limits.maxHistoryValues + 1],
+        );
+        if (rows.length > this.limits.maxHistoryValues) {
+          truncation.add(
+            `at most ${this.limits.maxHistoryValues} history values per element (MAX_HISTORY_VALUES): the earliest are returned`,
+          );
+          rows.length = this.limits.maxHistoryValues;
+        }
+        values = rows.map((row) => sampleVqt(row.value, row.quality, row.ts));
+      } else if (object.value.kind === 'row') {
+        const row = object.value.row;
+        const at = Date.parse(row.timestamp);
+        if (at >= Date.parse(range.start) && at <= Date.parse(range.end)) {
+          values = [{ value: row.value, quality: 'Good', timestamp: row.timestamp }];
+        }
+      }
+      // No data point in the range: one GoodNoData value, as the guide's quality table says.
+      own.set(
+        object.elementId,
+        values.length > 0 ? values : [{ value: null, quality: 'GoodNoData', timestamp: startUtc }],
+      );
+    }
+    const build = (id: string, seen: Set<string>): History => {
+      const object = objects.get(id) as ResolvedObject;
+      const result: History = { isComposition: object.isComposition, values: own.get(id) ?? [] };
+      const kids = children.get(id);
+      if (kids && kids.length > 0) {
+        result.components = {};
+        for (const kid of kids) if (!seen.has(kid)) result.components[kid] = build(kid, new Set([...seen, kid]));
+      }
+      return result;
+    };
+    return new Map(roots.map((root) => [root.elementId, build(root.elementId, new Set([root.elementId]))]));
+  }
+}
