@@ -19,7 +19,7 @@ export interface ConnectOptions {
 }
 
 export interface StreamOptions extends CallOptions {
-  /** Rows fetched from the server at a time (default 10,000): memory stays flat on any range. */
+  /** Rows fetched from the server at a time (default 1,000): memory stays flat on any range (bench:sdk). */
   batchSize?: number;
 }
 
@@ -276,7 +276,7 @@ export class Plantmesh {
         try {
           // A consumer that aborts between batches stops here; one that aborts during a read, on the server.
           if (options.signal?.aborted) throw options.signal.reason;
-          rows = await cursor.read(options.batchSize ?? 10_000);
+          rows = await cursor.read(options.batchSize ?? 1_000);
         } catch (error) {
           broken = this.failure(error, what, options.signal);
           throw broken;

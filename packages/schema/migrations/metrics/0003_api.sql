@@ -93,28 +93,25 @@ create function api.samples_bucketed(series text, t_from timestamptz, t_to times
 returns table (bucket timestamptz, samples bigint, avg double precision, min double precision,
                max double precision, first double precision, last double precision)
 language sql stable as $$
-  with source as (
-    select api.series_id(series) as id, api.check_range(t_from, t_to) and api.check_width(width) as ok,
-           case
-             when api.divides(interval '1 hour', width, t_from, t_to) then 'hour'
-             when api.divides(interval '1 minute', width, t_from, t_to) then 'minute'
-             else 'samples'
-           end as kind
-  ), rows as (
-    select h.bucket, h.samples, h.sum, h.min, h.max, h.first, h.last from metrics.samples_1h h, source
-    where source.kind = 'hour' and h.series_id = source.id and h.bucket >= t_from and h.bucket < t_to
+  -- Each source's condition depends on the arguments only: PostgreSQL drops the sources it excludes
+  -- when it plans, or before it runs them.
+  with rows as (
+    select h.bucket, h.samples, h.sum, h.min, h.max, h.first, h.last from metrics.samples_1h h
+    where api.divides(interval '1 hour', width, t_from, t_to)
+      and h.series_id = api.series_id(series) and h.bucket >= t_from and h.bucket < t_to
     union all
-    select m.bucket, m.samples, m.sum, m.min, m.max, m.first, m.last from metrics.samples_1m m, source
-    where source.kind = 'minute' and m.series_id = source.id and m.bucket >= t_from and m.bucket < t_to
+    select m.bucket, m.samples, m.sum, m.min, m.max, m.first, m.last from metrics.samples_1m m
+    where not api.divides(interval '1 hour', width, t_from, t_to) and api.divides(interval '1 minute', width, t_from, t_to)
+      and m.series_id = api.series_id(series) and m.bucket >= t_from and m.bucket < t_to
     union all
-    select s.ts, (s.value is not null)::int, s.value, s.value, s.value, s.value, s.value
-    from metrics.samples s, source
-    where source.kind = 'samples' and s.series_id = source.id and s.ts >= t_from and s.ts < t_to
+    select s.ts, (s.value is not null)::int, s.value, s.value, s.value, s.value, s.value from metrics.samples s
+    where not api.divides(interval '1 minute', width, t_from, t_to)
+      and s.series_id = api.series_id(series) and s.ts >= t_from and s.ts < t_to
   )
   select metrics.bucket(width, r.bucket) as bucket, sum(r.samples)::bigint, sum(r.sum) / nullif(sum(r.samples), 0),
          min(r.min), max(r.max), (array_agg(r.first order by r.bucket))[1], (array_agg(r.last order by r.bucket desc))[1]
-  from rows r, source
-  where source.ok
+  from rows r
+  where api.check_range(t_from, t_to) and api.check_width(width)
   group by 1
   order by 1
 $$;
