@@ -3,10 +3,14 @@
  * fastify's own shape, never a 500 for bad input), and request metrics per route. Authentication (API keys,
  * OIDC) joins here as its own plugin in a later step.
  */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Histogram, type Registry } from 'prom-client';
 import { failure, I3xError, titles } from './envelope.js';
+
+const gzipAsync = promisify(gzip);
 
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | I3xError, request, reply) => {
@@ -48,5 +52,22 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: { registry
       { route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+  });
+});
+
+/**
+ * gzip, as the guide requires of a server: a request with `Accept-Encoding: gzip` gets a gzip body with
+ * `Content-Encoding: gzip`. Small answers too (the guide says MUST, not SHOULD); node's zlib, no dependency.
+ */
+export const gzipPlugin = fp(async (app: FastifyInstance) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const accepted = String(request.headers['accept-encoding'] ?? '');
+    if (!/(^|,)\s*(gzip|\*)\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(accepted)) return payload;
+    if (reply.getHeader('content-encoding') || (typeof payload !== 'string' && !Buffer.isBuffer(payload)))
+      return payload;
+    reply.header('content-encoding', 'gzip');
+    reply.header('vary', 'accept-encoding');
+    reply.removeHeader('content-length');
+    return gzipAsync(payload);
   });
 });

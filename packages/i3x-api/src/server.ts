@@ -1,5 +1,5 @@
 /**
- * The I3X 1.0 server (read endpoints): fastify with a plugin per concern (errors, metrics; authentication,
+ * The I3X 1.0 server (read endpoints): fastify with a plugin per concern (errors, gzip, metrics; authentication,
  * subscriptions and updates come as their own plugins), routes under /v1. Stateless: every answer comes
  * from the stores, so replicas behind a Service agree.
  */
@@ -9,7 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { ModelReader } from './model.js';
-import { errorsPlugin, metricsPlugin } from './plugins.js';
+import { errorsPlugin, gzipPlugin, metricsPlugin } from './plugins.js';
 import { exploreRoutes } from './routes/explore.js';
 import { objectRoutes } from './routes/objects.js';
 import { queryRoutes } from './routes/query.js';
@@ -74,6 +74,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
   // I3X requests are JSON: any other content type is refused (415), not read as text.
   app.removeContentTypeParser('text/plain');
   await app.register(errorsPlugin);
+  await app.register(gzipPlugin);
   await app.register(metricsPlugin, options.registry ? { registry: options.registry } : {});
   await app.register(
     async (v1) => {

@@ -672,6 +672,26 @@ describe('I3X read API over the real stores', () => {
       }
     });
 
+    it('answers gzip when the client accepts it, plain otherwise', async () => {
+      const { gunzipSync } = await import('node:zlib');
+      const zipped = await app.inject({
+        method: 'GET',
+        url: '/v1/namespaces',
+        headers: { 'accept-encoding': 'gzip, deflate' },
+      });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8')).success).toBe(true);
+      const refused = await app.inject({
+        method: 'GET',
+        url: '/v1/namespaces',
+        headers: { 'accept-encoding': 'gzip;q=0' },
+      });
+      expect(refused.headers['content-encoding']).toBeUndefined();
+      const error = await app.inject({ method: 'GET', url: '/v1/nothing', headers: { 'accept-encoding': 'gzip' } });
+      expect(error.statusCode).toBe(404);
+      expect(JSON.parse(gunzipSync(error.rawPayload).toString('utf8')).success).toBe(false);
+    });
+
     it('a listing beyond the server limit is a 206 with what fits', async () => {
       const answer = await call('GET', '/objects', undefined, small);
       expect(answer.status).toBe(206);

@@ -1,3 +1,4 @@
+export { importCommand, importUsage } from './command.js';
 export {
   type CuratedModelResult,
   curatedModel,
