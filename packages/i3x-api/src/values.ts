@@ -77,19 +77,23 @@ export class ValueReader {
       }
       const found = await this.model.components(frontier);
       const next: string[] = [];
-      const wanted: string[] = [];
+      const wanted = new Set<string>();
       for (const [subject, ids] of found) {
-        const fresh = ids.filter((id) => !objects.has(id) && !wanted.includes(id));
+        const fresh = ids.filter((id) => !objects.has(id) && !wanted.has(id));
         if (count + fresh.length > this.limits.maxComponents) {
           truncation.add(`at most ${this.limits.maxComponents} component values per answer (MAX_COMPONENTS)`);
           const room = Math.max(0, this.limits.maxComponents - count);
           fresh.splice(room);
         }
         count += fresh.length;
-        children.set(subject, fresh);
-        wanted.push(...fresh);
+        for (const id of fresh) wanted.add(id);
+        // A component shared by two parents is listed under both (a cycle is cut when the tree is built).
+        children.set(
+          subject,
+          ids.filter((id) => objects.has(id) || wanted.has(id)),
+        );
       }
-      const resolved = await this.model.objects(wanted);
+      const resolved = await this.model.objects([...wanted]);
       for (const [id, object] of resolved) {
         objects.set(id, object);
         if (object.isComposition) next.push(id);
@@ -108,7 +112,9 @@ export class ValueReader {
       const kids = children.get(id);
       if (kids && kids.length > 0) {
         const components: Record<string, Vqt> = {};
-        for (const kid of kids) if (!seen.has(kid)) components[kid] = build(kid, new Set([...seen, kid]));
+        for (const kid of kids) {
+          if (!seen.has(kid) && objects.has(kid)) components[kid] = build(kid, new Set([...seen, kid]));
+        }
         vqt.components = components;
       }
       return vqt;
@@ -225,7 +231,9 @@ export class ValueReader {
       const kids = children.get(id);
       if (kids && kids.length > 0) {
         result.components = {};
-        for (const kid of kids) if (!seen.has(kid)) result.components[kid] = build(kid, new Set([...seen, kid]));
+        for (const kid of kids) {
+          if (!seen.has(kid) && objects.has(kid)) result.components[kid] = build(kid, new Set([...seen, kid]));
+        }
       }
       return result;
     };
