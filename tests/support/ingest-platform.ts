@@ -255,6 +255,11 @@ export class IngestPlatform {
     return (stream === 'events' ? this.eventsBroker : this.sensorsBroker).urlFor(user);
   }
 
+  /** The live stream as its reader sees it (RabbitMQ's plantmesh-live-reader user). */
+  liveUrl(): string {
+    return brokerUrl(this.rabbitmq.url, 'live-reader', this.brokerPasswords['live-reader']);
+  }
+
   /** The URL of a new person's or model's login with a role (plantmesh users create NAME --role ROLE). */
   async userUrl(name: string, role: UserRole): Promise<string> {
     const client = await this.pool.connect();

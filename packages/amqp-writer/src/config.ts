@@ -21,6 +21,8 @@ export const writerEnv = {
   WRITE_CONCURRENCY: env.int(1).default(2),
   /** How long a batch may wait to fill before it is written. */
   BATCH_MAX_MS: env.int(1).default(50),
+  /** Whether committed samples are published on the live stream (plantmesh.live) for live consumers. */
+  LIVE_STREAM: env.bool().default(true),
 };
 
 /** The streams named in WRITER_STREAMS, or an error naming the unknown one. */

@@ -6,6 +6,7 @@ import {
   type Postgres,
   runService,
 } from '@plantmesh/core';
+import { encodeLiveSamples, type LiveSamples, liveExchange, routingKeyForPath } from '@plantmesh/live-stream';
 import { storeUrls } from '@plantmesh/schema';
 import { BatchConsumer } from './batch-consumer.js';
 import { parseStreams, type WriterStream, writerEnv } from './config.js';
@@ -40,8 +41,24 @@ await runService(
     };
 
     for (const stream of streams) {
+      // Committed samples go on the live stream over the stream's own channel, best effort.
+      let amqp: AmqpClient | undefined;
+      const publishLive = (messages: LiveSamples[]) => {
+        for (const message of messages) {
+          const sent = amqp?.publishTransient(
+            liveExchange,
+            routingKeyForPath(message.path),
+            encodeLiveSamples(message),
+          );
+          writerMetrics.live.inc({ outcome: sent ? 'published' : 'dropped' });
+        }
+      };
       const writer: StreamWriter<unknown> =
-        stream === 'events' ? new EventWriter() : stream === 'samples' ? new SampleWriter() : new DeadLetterWriter();
+        stream === 'events'
+          ? new EventWriter()
+          : stream === 'samples'
+            ? new SampleWriter(config.LIVE_STREAM ? publishLive : undefined)
+            : new DeadLetterWriter();
       const postgres = await database(stream === 'samples' ? 'metrics' : 'raw');
       // Every stream quarantines in the raw store, wherever its own store is.
       const raw = await database('raw');
@@ -71,7 +88,7 @@ await runService(
         log.child({ stream }),
         writerMetrics,
       );
-      const amqp = new AmqpClient({
+      amqp = new AmqpClient({
         url: config.AMQP_URL,
         log: log.child({ stream }),
         metrics,

@@ -44,6 +44,12 @@ export function createWriterMetrics(registry: Registry) {
       labelNames,
       registers,
     }),
+    live: new Counter({
+      name: 'plantmesh_writer_live_messages_total',
+      help: 'Messages of committed samples on the live stream, published or dropped (the broker away)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
   };
 }
 

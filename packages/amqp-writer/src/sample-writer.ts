@@ -6,6 +6,7 @@ import {
   type QuarantineEntry,
   type SampleGroup,
 } from '@plantmesh/core';
+import type { LiveSamples } from '@plantmesh/live-stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { halves, type StreamWriter, type WriteResult } from './stream-writer.js';
@@ -31,6 +32,9 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
   /** Ids of committed series; ids found inside a transaction are cached only once it commits. */
   private readonly seriesIds = new Map<string, number>();
 
+  /** @param live called with each committed batch's samples, a message per series (the live stream) */
+  constructor(private readonly live?: (messages: LiveSamples[]) => void) {}
+
   decode(message: ConsumeMessage): SampleGroup[] {
     const groups = decodeSampleBatch(message.content);
     if (!Array.isArray(groups)) throw new Error('a sample batch must be a JSON array');
@@ -53,6 +57,7 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
     const latest = new Map<number, [number, number, number]>();
     const lines: string[] = [];
     let rows = 0;
+    const live = new Map<string, LiveSamples>();
     let from = Number.POSITIVE_INFINITY;
     let to = Number.NEGATIVE_INFINITY;
     for (const group of groups) {
@@ -66,6 +71,11 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
       }
       rows += group.samples.length;
       if (newest) latest.set(id, newest);
+      if (this.live) {
+        const message = live.get(group.topic) ?? { path: group.topic, unit: group.unit, samples: [] };
+        message.samples.push(...group.samples);
+        live.set(group.topic, message);
+      }
     }
     const copy = client.query(copyFrom('copy metrics.samples (ts, series_id, value, quality) from stdin'));
     copy.end(lines.join(''));
@@ -96,6 +106,7 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
       rows,
       onCommit: () => {
         for (const [path, id] of found) this.seriesIds.set(path, id);
+        if (live.size > 0) this.live?.([...live.values()]);
       },
     };
   }

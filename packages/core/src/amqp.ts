@@ -172,6 +172,20 @@ export class AmqpClient {
     });
   }
 
+  /**
+   * Publishes a transient message without waiting for anything, on the open channel; false when there is
+   * none (the broker is away) and the message was dropped. For what may be lost: the live stream.
+   */
+  publishTransient(exchange: string, routingKey: string, content: Buffer): boolean {
+    if (!this.current || this.blocked) return false;
+    try {
+      this.current.publish(exchange, routingKey, content, { persistent: false }, () => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     const channel = this.current;

@@ -5,7 +5,8 @@ import { declareIngestTopology } from './ingest.js';
 /**
  * The RabbitMQ user of each plantmesh service and what it may do, as RabbitMQ's configure / write /
  * read regexes over exchange and queue names: a reader publishes to the ingest exchanges only, the
- * writer consumes its queues only, and no service may declare or delete anything (the administrator
+ * writer consumes its queues and publishes what it committed to the live stream, a live reader binds a
+ * queue of its own to the live stream; no one else may declare or delete anything (the administrator
  * declares the topology, see setupBroker).
  */
 export const brokerUsers = {
@@ -24,8 +25,15 @@ export const brokerUsers = {
   'amqp-writer': {
     user: 'plantmesh-amqp-writer',
     configure: '^$',
-    write: '^$',
+    write: '^plantmesh\\.live$',
     read: '^plantmesh\\.(events|samples|dead-letter)$',
+  },
+  // Live consumers (SDK users' live values): a queue of their own, server-named, bound to the live stream.
+  'live-reader': {
+    user: 'plantmesh-live-reader',
+    configure: '^amq\\.gen-.*$',
+    write: '^amq\\.gen-.*$',
+    read: '^(plantmesh\\.live|amq\\.gen-.*)$',
   },
 } as const;
 

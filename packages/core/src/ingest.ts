@@ -1,3 +1,4 @@
+import { liveExchange } from '@plantmesh/live-stream';
 import type { ConfirmChannel } from 'amqplib';
 import { jsonArrayElements, jsonObjectMembers } from './json-text.js';
 
@@ -79,6 +80,8 @@ export async function declareIngestTopology(channel: ConfirmChannel, limits: Ing
     },
   });
   await channel.bindQueue(ingest.queues.samples, ingest.exchange, ingest.routingKeys.samples);
+  // What the writer has committed, for live consumers; each binds a queue of its own (@plantmesh/live-stream).
+  await channel.assertExchange(liveExchange, 'topic', { durable: true });
 }
 
 /** One MQTT message's samples: all share its topic (the series path) and unit. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { explain, PlantmeshError } from './errors.js';
+import { type LiveOptions, type LiveSample, liveSamples } from './live.js';
 import type { Bucket, CallOptions, Kpi, LatestValue, Product, RawEvent, Sample, Series, TimeRange } from './types.js';
 
 export interface ConnectOptions {
@@ -16,6 +17,8 @@ export interface ConnectOptions {
   statementTimeoutMs?: number;
   /** An application's own pool, reused instead of a new one (closing the SDK leaves it open). */
   pool?: pg.Pool;
+  /** The live stream: amqp(s)://plantmesh-live-reader:PASSWORD@rabbitmq:5672, for live(). */
+  liveUrl?: string;
 }
 
 export interface StreamOptions extends CallOptions {
@@ -47,6 +50,7 @@ export class Plantmesh {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly ownsPool: boolean,
+    private readonly liveUrl: string | undefined,
   ) {}
 
   /** Connects and checks that the database has the interface and the login may use it. */
@@ -63,7 +67,7 @@ export class Plantmesh {
       });
     // An idle connection that breaks is replaced at the next call; it must not crash the application.
     pool.on('error', () => {});
-    const sdk = new Plantmesh(pool, !config.pool);
+    const sdk = new Plantmesh(pool, !config.pool, config.liveUrl);
     try {
       const { rows } = await pool.query<{ api: boolean; usage: boolean }>(
         `select to_regnamespace('api') is not null as api,
@@ -237,6 +241,17 @@ export class Plantmesh {
       options,
     );
     return rows[0] as { id: string; stored: boolean };
+  }
+
+  /**
+   * New samples of the series matching an MQTT filter, as the writer commits them (never one that is
+   * not stored), until the iteration stops or `signal` aborts. Needs `liveUrl`.
+   */
+  live(pattern: string, options: LiveOptions = {}): AsyncIterable<LiveSample> {
+    if (!this.liveUrl) {
+      throw new PlantmeshError('bad-argument', 'live values need liveUrl (the live stream on RabbitMQ) in connect()');
+    }
+    return liveSamples(this.liveUrl, pattern, options);
   }
 
   /** Closes the SDK's connections (an application's own pool stays open). */
