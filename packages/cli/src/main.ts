@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, packageVersion, parseEnv } from '@plantmesh/core';
+import { importCommand } from '@plantmesh/information-model/store';
 import { storeUrlEnv, storeUrls } from '@plantmesh/schema';
 import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
 import { etlCommand } from './etl.js';
@@ -34,6 +35,10 @@ commands:
                                        a PostgreSQL login for a person, a model or Grafana; prints its
                                        generated password once (DATABASE_URL: an administrator's)
   users list | rotate NAME | drop NAME the logins made so; rotate prints a new password, the old one stops
+  import nodeset FILE.xml [FILE.xml ...] [--max-mib N] [--warnings]
+                                       import OPC UA NodeSet2 information models into the I3X address space
+                                       (CURATED_DATABASE_URL or DATABASE_URL; the UA base first, then each
+                                       companion specification after those it requires)
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -87,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return quarantineCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'import':
+      return importCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
     case 'etl':
       return etlCommand(rest);
     case undefined:
