@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Plantmesh, PlantmeshError } from '@plantmesh/sdk';
 import type { MeterReading, PlantEvent } from '@plantmesh/simulator';
 import { freePort, waitFor } from '@plantmesh/testkit';
@@ -172,5 +176,42 @@ describe('@plantmesh/sdk on the stable SQL interface (real platform)', () => {
     }
     expect(await platform().count('select count(*) as n from metrics.series')).toBeGreaterThan(0);
     expect(await platform().count('select count(*) as n from curated.heats')).toBeGreaterThan(0);
+  });
+
+  it('generates row types of the curated products and KPIs that TypeScript checks rows against', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plantmesh-rows-'));
+    const file = join(dir, 'rows.ts');
+    const generated = await platform().cli(['sdk', 'generate', '--out', file]);
+    expect(generated.code, generated.output).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('export interface HeatsRow {');
+    expect(text).toMatch(/ {2}heat_id: string;\n/);
+    expect(text).toMatch(/ {2}finished_at: Date;\n/);
+    expect(text).toContain('tonnage_cast_per_shift: TonnageCastPerShiftRow;');
+    // A use that fits the types compiles; one that does not (numeric arrives as text) is an error.
+    writeFileSync(
+      join(dir, 'use.ts'),
+      [
+        "import type { CuratedRows, KpiRows } from './rows.js';",
+        "export const id: string = ({} as CuratedRows['heats']).heat_id;",
+        "export const at: Date = ({} as CuratedRows['heats']).finished_at;",
+        "export const window: Date = ({} as KpiRows['tonnage_cast_per_shift']).window_start;",
+        "export const weight: number = ({} as CuratedRows['heats']).cast_weight;",
+      ].join('\n'),
+    );
+    const tsc = join(import.meta.dirname, '../../node_modules/.bin/tsc');
+    const check = () =>
+      execFileSync(tsc, ['--noEmit', '--strict', '--module', 'nodenext', '--target', 'es2022', join(dir, 'use.ts')], {
+        encoding: 'utf8',
+      });
+    let errors = '';
+    try {
+      check();
+    } catch (error) {
+      errors = String((error as { stdout?: string }).stdout);
+    }
+    expect(errors.split('\n').filter((line) => line.includes('error TS'))).toEqual([
+      expect.stringMatching(/use\.ts\(5,14\): error TS2322: Type 'string \| null' is not assignable to type 'number'/),
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import { etlCommand } from './etl.js';
 import { migrateCommand } from './migrate.js';
 import { progressBar } from './progress.js';
 import { listQuarantine, replayQuarantine } from './quarantine.js';
+import { sdkCommand } from './sdk.js';
 import { up } from './up.js';
 import { usersCommand } from './users.js';
 
@@ -35,6 +36,8 @@ commands:
                                        a PostgreSQL login for a person, a model or Grafana; prints its
                                        generated password once (DATABASE_URL: an administrator's)
   users list | rotate NAME | drop NAME the logins made so; rotate prints a new password, the old one stops
+  sdk generate [--out FILE]           TypeScript row types of the curated products and KPIs for @plantmesh/sdk
+                                       (PLANTMESH_URL or DATABASE_URL)
   import nodeset FILE.xml [FILE.xml ...] [--max-mib N] [--warnings]
                                        import OPC UA NodeSet2 information models into the I3X address space
                                        (CURATED_DATABASE_URL or DATABASE_URL; the UA base first, then each
@@ -92,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       return quarantineCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'sdk':
+      return sdkCommand(rest, (text) => process.stdout.write(`${text}\n`));
     case 'import':
       return importCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
     case 'etl':

@@ -2,7 +2,18 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { explain, PlantmeshError } from './errors.js';
 import { type LiveOptions, type LiveSample, liveSamples } from './live.js';
-import type { Bucket, CallOptions, Kpi, LatestValue, Product, RawEvent, Sample, Series, TimeRange } from './types.js';
+import type {
+  Bucket,
+  CallOptions,
+  Kpi,
+  LatestValue,
+  Product,
+  RawEvent,
+  Sample,
+  Series,
+  TableColumn,
+  TimeRange,
+} from './types.js';
 
 export interface ConnectOptions {
   /** postgres://user:password@host:port/database (sslmode=verify-full for TLS against NODE_EXTRA_CA_CERTS). */
@@ -221,6 +232,24 @@ export class Plantmesh {
       `select table_name as "table", case when window_kind = 'entity' then null else 'window_start' end as "timeColumn"
        from api.kpis where kpi = $1`,
       kpi,
+      options,
+    );
+  }
+
+  /** The columns of every curated product's and KPI's table, as the database has them (for typed rows). */
+  async tableColumns(options: CallOptions = {}): Promise<TableColumn[]> {
+    return this.query<TableColumn>(
+      'table columns',
+      `with tables as (
+         select 'curated' as kind, product as name, table_name from api.products
+         union all select 'kpi', kpi, table_name from api.kpis
+       )
+       select t.kind, t.name, t.table_name as "table", a.attname as column, format_type(a.atttypid, a.atttypmod) as type,
+              not a.attnotnull as nullable, col_description(a.attrelid, a.attnum) as comment
+       from tables t join pg_attribute a on a.attrelid = to_regclass(t.table_name)
+       where a.attnum > 0 and not a.attisdropped
+       order by t.kind, t.name, a.attnum`,
+      [],
       options,
     );
   }

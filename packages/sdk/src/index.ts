@@ -1,5 +1,6 @@
 export { type ConnectOptions, Plantmesh, type StreamOptions } from './client.js';
 export { PlantmeshError, type PlantmeshErrorCode } from './errors.js';
+export { generateRowTypes } from './generate.js';
 export { type ExportFormat, type ExportOptions, type ExportSummary, exportCurated, exportSamples } from './export.js';
 export type { LiveOptions, LiveSample } from './live.js';
 export type {
@@ -12,5 +13,6 @@ export type {
   RawEvent,
   Sample,
   Series,
+  TableColumn,
   TimeRange,
 } from './types.js';

@@ -92,3 +92,17 @@ export interface TimeRange {
 export interface CallOptions {
   signal?: AbortSignal;
 }
+
+/** A column of a curated product's or a KPI's table. */
+export interface TableColumn {
+  kind: 'curated' | 'kpi';
+  /** The product's or KPI's name. */
+  name: string;
+  /** curated.<name> or business.<name> */
+  table: string;
+  column: string;
+  /** PostgreSQL's name of its type, e.g. numeric, timestamp with time zone. */
+  type: string;
+  nullable: boolean;
+  comment: string | null;
+}
