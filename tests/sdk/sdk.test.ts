@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Plantmesh, PlantmeshError } from '@plantmesh/sdk';
 import type { MeterReading, PlantEvent } from '@plantmesh/simulator';
 import { freePort, waitFor } from '@plantmesh/testkit';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
@@ -162,6 +163,29 @@ describe('@plantmesh/sdk on the stable SQL interface (real platform)', () => {
     });
     expect(cancelled.code).toBe('cancelled');
     // The pool is fine afterwards.
+    expect(await reader.latest(meterPath)).toHaveLength(1);
+
+    // A statement held up (here by a lock) ends at the statement timeout, or when its signal aborts: the
+    // statement is cancelled on the server, not only given up by the client.
+    const locker = new pg.Client(platform().postgres.url);
+    await locker.connect();
+    const slow = await Plantmesh.connect({ url: readerUrl, statementTimeoutMs: 300 });
+    try {
+      await locker.query('begin');
+      await locker.query('lock table metrics.latest in access exclusive mode');
+      expect((await failure(() => slow.latest(meterPath))).code).toBe('timeout');
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 300);
+      expect((await failure(() => reader.latest(meterPath, { signal: stop.signal }))).code).toBe('cancelled');
+      const waiting = await platform().query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and application_name = 'sdk-test'",
+      );
+      expect(waiting).toEqual([{ n: 0 }]);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+      await slow.close();
+    }
     expect(await reader.latest(meterPath)).toHaveLength(1);
   });
 
