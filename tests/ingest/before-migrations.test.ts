@@ -15,8 +15,15 @@ describe('services started before the migrations', () => {
 
     // Without its RabbitMQ user and the topology, the reader waits too.
     const reader = await platform().startEventsReader({}, false);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect((await fetch(`http://127.0.0.1:${reader.opsPort}/readyz`)).status).toBe(503);
+    // Its ops port answers once the process is up (slow to start on a busy machine), and says not ready.
+    const readiness = () =>
+      fetch(`http://127.0.0.1:${reader.opsPort}/readyz`).then(
+        (response) => response.status,
+        () => undefined,
+      );
+    await waitFor('the reader answering', async () => (await readiness()) !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await readiness()).toBe(503);
     await platform().migrate({ stores: false });
     await waitFor(
       'the reader ready',

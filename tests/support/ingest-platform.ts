@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BrokerService,
+  type BrokerUser,
   brokerUrl,
-  brokerUsers,
+  brokerUserNames,
   createLogger,
   ingest,
   setupBroker,
@@ -68,8 +69,8 @@ export class IngestPlatform {
   private readonly businessPassword = generatePassword();
   /** Each service's own RabbitMQ user (made by the migrations), as in production. */
   private readonly brokerPasswords = Object.fromEntries(
-    Object.keys(brokerUsers).map((service) => [service, generatePassword()]),
-  ) as Record<BrokerService, string>;
+    brokerUserNames.map((service) => [service, generatePassword()]),
+  ) as Record<BrokerUser, string>;
   /** The services' logs; kept after the run when KEEP_TEST_LOGS is set, for a failure's post-mortem. */
   readonly logDir = mkdtempSync(join(tmpdir(), 'plantmesh-ingest-logs-'));
 

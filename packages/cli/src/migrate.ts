@@ -1,12 +1,4 @@
-import {
-  type BrokerService,
-  brokerUsers,
-  env,
-  type Logger,
-  parseEnv,
-  passwordVariable,
-  setupBroker,
-} from '@plantmesh/core';
+import { brokerUserNames, env, type Logger, parseEnv, passwordVariable, setupBroker } from '@plantmesh/core';
 import {
   type MigrationResult,
   migrate,
@@ -57,7 +49,7 @@ export async function migrateCommand(
     const users = await setupBroker({
       amqpUrl: config.AMQP_URL,
       managementUrl: config.RABBITMQ_MANAGEMENT_URL,
-      passwords: passwordsFrom(Object.keys(brokerUsers) as BrokerService[], 'AMQP', environment),
+      passwords: passwordsFrom(brokerUserNames, 'AMQP', environment),
     });
     log.info({ users }, 'rabbitmq topology declared, service users set');
   }

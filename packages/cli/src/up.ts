@@ -1,6 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrokerService, brokerUrl, brokerUsers, createLogger, type Logger, setupBroker } from '@plantmesh/core';
+import {
+  type BrokerService,
+  type BrokerUser,
+  brokerUrl,
+  brokerUserNames,
+  brokerUsers,
+  createLogger,
+  type Logger,
+  setupBroker,
+} from '@plantmesh/core';
 import {
   createUser,
   generatePassword,
@@ -129,8 +138,8 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     const grafanaPassword = await grafanaLogin(postgres.url);
     const brokerServices = Object.keys(brokerUsers) as BrokerService[];
     const brokerPasswords = Object.fromEntries(
-      brokerServices.map((service) => [service, generatePassword()]),
-    ) as Record<BrokerService, string>;
+      brokerUserNames.map((service) => [service, generatePassword()]),
+    ) as Record<BrokerUser, string>;
     await setupBroker({
       amqpUrl: rabbitmq.url,
       managementUrl: rabbitmq.managementApiUrl as string,
@@ -197,6 +206,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     for (const service of brokerServices) {
       row('', `${service} connects as ${brokerUrl(rabbitmq.url, service, brokerPasswords[service])}`);
     }
+    row('', `SDK live values (liveUrl): ${brokerUrl(rabbitmq.url, 'live-reader', brokerPasswords['live-reader'])}`);
     row('', `prometheus metrics ${rabbitmq.prometheusUrl}`);
     row('mqtt events', mqttEvents.url);
     row('mqtt sensors', mqttSensors.url);

@@ -28,7 +28,13 @@ export const brokerUsers = {
     write: '^plantmesh\\.live$',
     read: '^plantmesh\\.(events|samples|dead-letter)$',
   },
-  // Live consumers (SDK users' live values): a queue of their own, server-named, bound to the live stream.
+} as const;
+
+/**
+ * RabbitMQ users of the platform's clients rather than its services: live consumers (the SDK's live
+ * values) declare a server-named queue of their own and bind it to the live stream, nothing else.
+ */
+export const clientBrokerUsers = {
   'live-reader': {
     user: 'plantmesh-live-reader',
     configure: '^amq\\.gen-.*$',
@@ -38,10 +44,16 @@ export const brokerUsers = {
 } as const;
 
 export type BrokerService = keyof typeof brokerUsers;
+export type BrokerUser = BrokerService | keyof typeof clientBrokerUsers;
 
-/** An AMQP URL with a service's user in place of the one it has. */
-export function brokerUrl(url: string, service: BrokerService, password: string): string {
-  return urlWithLogin(url, brokerUsers[service].user, password);
+const everyBrokerUser = { ...brokerUsers, ...clientBrokerUsers };
+
+/** The services' and the clients' users, by the name their password variable takes (<NAME>_AMQP_PASSWORD). */
+export const brokerUserNames = Object.keys(everyBrokerUser) as BrokerUser[];
+
+/** An AMQP URL with a service's (or a client's) user in place of the one it has. */
+export function brokerUrl(url: string, who: BrokerUser, password: string): string {
+  return urlWithLogin(url, everyBrokerUser[who].user, password);
 }
 
 /**
@@ -70,7 +82,7 @@ export interface BrokerSetup {
   managementUrl: string;
   vhost?: string;
   /** Passwords of the services' users; a user without one is left as the operator made it. */
-  passwords: Partial<Record<BrokerService, string>>;
+  passwords: Partial<Record<BrokerUser, string>>;
 }
 
 /**
@@ -78,7 +90,7 @@ export interface BrokerSetup {
  * user (no tags: no management UI) and sets its permissions through the management API. Idempotent:
  * it runs with every migration, so that a rotated password reaches the broker with the next upgrade.
  */
-export async function setupBroker(setup: BrokerSetup): Promise<BrokerService[]> {
+export async function setupBroker(setup: BrokerSetup): Promise<BrokerUser[]> {
   const connection = await amqp.connect(setup.amqpUrl);
   try {
     await declareIngestTopology(await connection.createConfirmChannel());
@@ -99,9 +111,9 @@ export async function setupBroker(setup: BrokerSetup): Promise<BrokerService[]> 
       throw new Error(`RabbitMQ management API: PUT ${path} answered ${response.status} ${await response.text()}`);
     }
   };
-  const done: BrokerService[] = [];
-  for (const [service, { user, configure, write, read }] of Object.entries(brokerUsers) as Array<
-    [BrokerService, (typeof brokerUsers)[BrokerService]]
+  const done: BrokerUser[] = [];
+  for (const [service, { user, configure, write, read }] of Object.entries(everyBrokerUser) as Array<
+    [BrokerUser, (typeof everyBrokerUser)[BrokerUser]]
   >) {
     const password = setup.passwords[service];
     if (!password) continue;

@@ -9,9 +9,12 @@ export { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
 export {
   type BrokerService,
   type BrokerSetup,
+  type BrokerUser,
   brokerUrl,
+  brokerUserNames,
   brokerUsers,
   checkIngestTopology,
+  clientBrokerUsers,
   setupBroker,
 } from './broker-setup.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
