@@ -302,8 +302,8 @@ describe('exporting samples and curated rows as Arrow and Parquet files (real pl
   });
 
   it('cancels on abort: a file is not left behind, a stream is destroyed', async () => {
-    const aborted = new AbortController();
-    // A reader that aborts the export once 25,000 samples have been read, mid-file.
+    // A reader that aborts the export once 25,000 samples have been read: mid-file, batches written.
+    let aborted = new AbortController();
     let seen = 0;
     const aborting = Object.create(reader, {
       samples: {
@@ -319,6 +319,7 @@ describe('exporting samples and curated rows as Arrow and Parquet files (real pl
     const files = join(dir, 'cancelled');
     mkdirSync(files);
     for (const format of ['arrow', 'parquet'] as const) {
+      aborted = new AbortController();
       seen = 0;
       const cancelled = await failure(() =>
         exportSamples(aborting, series, everything, {
@@ -329,6 +330,7 @@ describe('exporting samples and curated rows as Arrow and Parquet files (real pl
         }),
       );
       expect(cancelled.code).toBe('cancelled');
+      expect(seen).toBe(25_000);
       expect(readdirSync(files)).toEqual([]);
     }
 

@@ -363,6 +363,15 @@ async function write(
     if (options.signal?.aborted && !(error instanceof PlantmeshError)) {
       throw new PlantmeshError('cancelled', 'export: cancelled', { cause: error });
     }
+    if (error instanceof PlantmeshError && error.code === 'timeout') {
+      // PostgreSQL times a cursor's statement from its first fetch to its last.
+      throw new PlantmeshError(
+        'timeout',
+        `${error.message}: an export reads each series (or the product) with one statement, which the ` +
+          'statement timeout bounds as a whole; connect with a longer statementTimeoutMs (0 for none) for long exports',
+        { cause: error },
+      );
+    }
     throw error;
   }
   return { format: options.format, rows: count, bytes: sink.bytes, ...(options.file ? { file: options.file } : {}) };
