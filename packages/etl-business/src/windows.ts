@@ -48,81 +48,110 @@ export interface MarkResult {
   more: boolean;
 }
 
+/** A change log a KPI reads in commit order: where its position is kept and how a batch marks windows. */
+interface ChangeLog<C extends { txid: string; position: string }> {
+  /** Advisory lock class: one marking of a KPI from this log at a time. */
+  lock: number;
+  /** The KPI's position in this log: its business.watermarks columns. */
+  txidColumn: string;
+  positionColumn: string;
+  /** Which KPIs read this log (SQL over business.kpi_definitions d). */
+  reads: string;
+  /** The store the log is in, whose commit frontier bounds what can be read. */
+  store: (stores: BusinessStores) => Postgres;
+  /** The next changes after a position and below the frontier, in (txid, position) order. */
+  read: (pool: pg.Pool, after: [string, string], frontier: string, kpi: CompiledKpi, limit: number) => Promise<C[]>;
+  /** Marks the windows a batch of changes touched; returns how many marks it added. */
+  mark: (client: pg.ClientBase, kpi: CompiledKpi, changes: C[], stores: BusinessStores) => Promise<number>;
+}
+
 /**
- * Reads the next curated changes of a KPI's inputs and marks the windows they touched (where each
- * changed row is and, if a correction moved it, was), with the watermark in the same transaction:
- * every change is marked once. Changes are read below the curated store's commit frontier, in
- * (txid, seq) order, as the curated ETL reads raw events (docs/adr/0009-etl-delivery.md).
+ * Reads a KPI's next changes from a log and marks the windows they touched, moving the KPI's position
+ * in the same transaction (compare-and-set): every change is marked once. Changes are read below the
+ * log's store's commit frontier, in (txid, position) order, as the curated ETL reads raw events
+ * (docs/adr/0009-etl-delivery.md); replicas skip a KPI another is marking.
  */
-export async function markWindows(
+async function markFromLog<C extends { txid: string; position: string }>(
   stores: BusinessStores,
   kpis: KpiCache,
   name: string,
+  log: ChangeLog<C>,
   limit: number,
 ): Promise<MarkResult> {
   return stores.business.transaction(async (client) => {
     const idle: MarkResult = { busy: false, changes: 0, windows: 0, more: false };
-    if (!(await tryTransactionLock(client, markLock, name))) return { ...idle, busy: true };
-    const { rows: marks } = await client.query<{ version: string; txid: string; seq: string }>(
-      `select d.version, w.txid::text as txid, w.seq::text as seq
-       from business.kpi_definitions d join business.watermarks w using (kpi) where kpi = $1`,
+    if (!(await tryTransactionLock(client, log.lock, name))) return { ...idle, busy: true };
+    const { rows: marks } = await client.query<{ version: string; txid: string; position: string }>(
+      `select d.version, w.${log.txidColumn}::text as txid, w.${log.positionColumn}::text as position
+       from business.kpi_definitions d join business.watermarks w using (kpi) where kpi = $1 and ${log.reads}`,
       [name],
     );
     const mark = marks[0];
     if (!mark) return idle;
     const kpi = await kpis.get(client, name, mark.version);
-    const frontier = await commitFrontier(stores.curated.pool);
-    const { rows: changes } = await stores.curated.pool.query<{
-      txid: string;
-      seq: string;
-      product: string;
-      keys: unknown[];
-      froms: Date[];
-      tos: Date[];
-      changed_at: Date;
-    }>(
-      // Each changed row's span now and, if a correction moved or resized it, before (an instant has
-      // no end: from = to). Ordered by the columns, not by the text aliases of the select list.
-      `select c.txid::text as txid, c.seq::text as seq, c.product, c.keys, c.changed_at,
-         spans.froms, spans.tos
-       from curated.changes as c,
-         lateral (
-           select array_agg(t_from) as froms, array_agg(t_to) as tos from (
-             select r.t, coalesce(r.e, r.t) from unnest(c.event_times, c.event_ends) as r(t, e)
-             union all
-             select coalesce(r.p, r.t), coalesce(r.pe, r.p, r.t)
-             from unnest(c.event_times, c.previous_times, c.event_ends, c.previous_ends) as r(t, p, e, pe)
-             where r.p is not null or r.pe is distinct from r.e and r.pe is not null
-           ) as span(t_from, t_to)
-         ) as spans
-       where (c.txid, c.seq) > ($1::xid8, $2::bigint) and c.txid < $3::xid8 and c.product = any($4::text[])
-       order by c.txid, c.seq limit $5`,
-      [mark.txid, mark.seq, frontier, kpi.definition.inputs, limit],
+    const pool = log.store(stores).pool;
+    const frontier = await commitFrontier(pool);
+    const changes = await log.read(pool, [mark.txid, mark.position], frontier, kpi, limit);
+    const windows = changes.length === 0 ? 0 : await log.mark(client, kpi, changes, stores);
+    const last = changes.at(-1);
+    const more = changes.length === limit && last !== undefined;
+    const [txid, position] = more ? [last.txid, last.position] : [frontier, '0'];
+    const moved = await client.query(
+      `update business.watermarks set ${log.txidColumn} = $2::xid8, ${log.positionColumn} = $3::bigint,
+         changes = changes + $4, updated_at = now()
+       where kpi = $1 and ${log.txidColumn} = $5::xid8 and ${log.positionColumn} = $6::bigint
+         and ($2::xid8, $3::bigint) > (${log.txidColumn}, ${log.positionColumn})`,
+      [name, txid, position, changes.length, mark.txid, mark.position],
     );
-    let windows = 0;
-    if (kpi.definition.window.kind === 'entity') {
-      // Each entity with the oldest change behind it: one query per input product for the whole batch,
-      // its keys in commit order, so that the first key leading to an entity is its oldest change.
-      const entities = new Map<string, Date>();
-      for (const [product, sql] of kpi.entityKeys) {
-        const ofProduct = changes.filter((change) => change.product === product);
-        const keys = ofProduct.flatMap((change) => change.keys);
-        if (keys.length === 0) continue;
-        const changedAt = ofProduct.flatMap((change) => change.keys.map(() => change.changed_at));
-        const { rows } = await stores.curated.pool.query<{ entity: string; n: string }>(sql, [JSON.stringify(keys)]);
-        for (const { entity, n } of rows) {
-          const at = changedAt[Number(n) - 1] as Date;
-          const held = entities.get(entity);
-          if (!held || at < held) entities.set(entity, at);
-        }
-      }
-      const inserted = await client.query(
-        'insert into business.dirty_windows (kpi, entity, changed_at) select $1, unnest($2::text[]), unnest($3::timestamptz[])',
-        [name, [...entities.keys()], [...entities.values()]],
-      );
-      windows = inserted.rowCount ?? 0;
-    } else if (changes.length > 0) {
-      windows = await markTimeWindows(
+    if (moved.rowCount === 0 && changes.length > 0) {
+      throw new Error(`position of KPI ${name} in its change log moved by another worker during a batch; retrying`);
+    }
+    return { busy: false, changes: changes.length, windows, more };
+  });
+}
+
+interface CuratedChange {
+  txid: string;
+  position: string;
+  product: string;
+  keys: unknown[];
+  froms: Date[];
+  tos: Date[];
+  changed_at: Date;
+}
+
+/** curated.changes: what the curated ETL changed, per batch and product (docs/adr/0010-business-etl.md). */
+const curatedChanges: ChangeLog<CuratedChange> = {
+  lock: markLock,
+  txidColumn: 'txid',
+  positionColumn: 'seq',
+  reads: 'true',
+  store: (stores) => stores.curated,
+  read: async (pool, [txid, seq], frontier, kpi, limit) =>
+    (
+      await pool.query<CuratedChange>(
+        // Each changed row's span now and, if a correction moved or resized it, before (an instant has
+        // no end: from = to). Ordered by the columns, not by the text aliases of the select list.
+        `select c.txid::text as txid, c.seq::text as position, c.product, c.keys, c.changed_at,
+           spans.froms, spans.tos
+         from curated.changes as c,
+           lateral (
+             select array_agg(t_from) as froms, array_agg(t_to) as tos from (
+               select r.t, coalesce(r.e, r.t) from unnest(c.event_times, c.event_ends) as r(t, e)
+               union all
+               select coalesce(r.p, r.t), coalesce(r.pe, r.p, r.t)
+               from unnest(c.event_times, c.previous_times, c.event_ends, c.previous_ends) as r(t, p, e, pe)
+               where r.p is not null or r.pe is distinct from r.e and r.pe is not null
+             ) as span(t_from, t_to)
+           ) as spans
+         where (c.txid, c.seq) > ($1::xid8, $2::bigint) and c.txid < $3::xid8 and c.product = any($4::text[])
+         order by c.txid, c.seq limit $5`,
+        [txid, seq, frontier, kpi.definition.inputs, limit],
+      )
+    ).rows,
+  mark: async (client, kpi, changes, stores) => {
+    if (kpi.definition.window.kind !== 'entity') {
+      return markTimeWindows(
         client,
         kpi,
         changes.flatMap((change) => change.froms),
@@ -130,19 +159,81 @@ export async function markWindows(
         changes.flatMap((change) => change.froms.map(() => change.changed_at)),
       );
     }
-    const last = changes.at(-1);
-    const more = changes.length === limit && last !== undefined;
-    const [txid, seq] = more ? [last.txid, last.seq] : [frontier, '0'];
-    const moved = await client.query(
-      `update business.watermarks set txid = $2::xid8, seq = $3::bigint, changes = changes + $4, updated_at = now()
-       where kpi = $1 and txid = $5::xid8 and seq = $6::bigint and ($2::xid8, $3::bigint) > (txid, seq)`,
-      [name, txid, seq, changes.length, mark.txid, mark.seq],
-    );
-    if (moved.rowCount === 0 && changes.length > 0) {
-      throw new Error(`watermark of KPI ${name} moved by another worker during a batch; retrying`);
+    // Each entity with the oldest change behind it: one query per input product for the whole batch,
+    // its keys in commit order, so that the first key leading to an entity is its oldest change.
+    const entities = new Map<string, Date>();
+    for (const [product, sql] of kpi.entityKeys) {
+      const ofProduct = changes.filter((change) => change.product === product);
+      const keys = ofProduct.flatMap((change) => change.keys);
+      if (keys.length === 0) continue;
+      const changedAt = ofProduct.flatMap((change) => change.keys.map(() => change.changed_at));
+      const { rows } = await stores.curated.pool.query<{ entity: string; n: string }>(sql, [JSON.stringify(keys)]);
+      for (const { entity, n } of rows) {
+        const at = changedAt[Number(n) - 1] as Date;
+        const held = entities.get(entity);
+        if (!held || at < held) entities.set(entity, at);
+      }
     }
-    return { busy: false, changes: changes.length, windows, more };
-  });
+    const inserted = await client.query(
+      'insert into business.dirty_windows (kpi, entity, changed_at) select $1, unnest($2::text[]), unnest($3::timestamptz[])',
+      [kpi.name, [...entities.keys()], [...entities.values()]],
+    );
+    return inserted.rowCount ?? 0;
+  },
+};
+
+interface SampleChange {
+  txid: string;
+  position: string;
+  ts_from: Date;
+  ts_to: Date;
+  changed_at: Date;
+}
+
+/**
+ * metrics.sample_changes, for KPIs that read series: any write marks the time windows it covered. The
+ * log says when samples were written, not of which series (a late write of another series costs one
+ * recompute of the windows it fell into).
+ */
+const sampleChanges: ChangeLog<SampleChange> = {
+  lock: sampleMarkLock,
+  txidColumn: 'samples_txid',
+  positionColumn: 'samples_id',
+  reads: 'cardinality(d.series) > 0',
+  store: (stores) => stores.metrics,
+  read: async (pool, [txid, id], frontier, _kpi, limit) =>
+    (
+      await pool.query<SampleChange>(
+        `select c.txid::text as txid, c.id::text as position, c.ts_from, c.ts_to, c.changed_at
+         from metrics.sample_changes c
+         where (c.txid, c.id) > ($1::xid8, $2::bigint) and c.txid < $3::xid8
+         order by c.txid, c.id limit $4`,
+        [txid, id, frontier, limit],
+      )
+    ).rows,
+  mark: (client, kpi, changes) =>
+    markTimeWindows(
+      client,
+      kpi,
+      changes.map((change) => change.ts_from),
+      changes.map((change) => change.ts_to),
+      changes.map((change) => change.changed_at),
+    ),
+};
+
+/** Marks the windows the next curated changes of a KPI's inputs touched (where each row is and was). */
+export function markWindows(stores: BusinessStores, kpis: KpiCache, name: string, limit: number): Promise<MarkResult> {
+  return markFromLog(stores, kpis, name, curatedChanges, limit);
+}
+
+/** For a KPI that reads series: marks the time windows the next writes of samples covered. */
+export function markSampleWindows(
+  stores: BusinessStores,
+  kpis: KpiCache,
+  name: string,
+  limit: number,
+): Promise<MarkResult> {
+  return markFromLog(stores, kpis, name, sampleChanges, limit);
 }
 
 /** Marks the time windows that spans [from, to] overlap, each with the oldest change behind it. */
@@ -162,71 +253,6 @@ async function markTimeWindows(
     [kpi.name, froms, tos, changedAt, ...kpi.timeWindow],
   );
   return inserted.rowCount ?? 0;
-}
-
-/**
- * For a KPI that reads series: marks the time windows that the next writes of samples covered, from
- * metrics.sample_changes below the metrics store's commit frontier in (txid, id) order, with its own
- * position in the same transaction, as markWindows does for curated changes. Any write marks: the log
- * says when samples were written, not of which series (a late write of another series costs one
- * recompute of the windows it fell into).
- */
-export async function markSampleWindows(
-  stores: BusinessStores,
-  kpis: KpiCache,
-  name: string,
-  limit: number,
-): Promise<MarkResult> {
-  return stores.business.transaction(async (client) => {
-    const idle: MarkResult = { busy: false, changes: 0, windows: 0, more: false };
-    if (!(await tryTransactionLock(client, sampleMarkLock, name))) return { ...idle, busy: true };
-    const { rows: marks } = await client.query<{ version: string; txid: string; id: string }>(
-      `select d.version, w.samples_txid::text as txid, w.samples_id::text as id
-       from business.kpi_definitions d join business.watermarks w using (kpi)
-       where kpi = $1 and cardinality(d.series) > 0`,
-      [name],
-    );
-    const mark = marks[0];
-    if (!mark) return idle;
-    const kpi = await kpis.get(client, name, mark.version);
-    const frontier = await commitFrontier(stores.metrics.pool);
-    const { rows: changes } = await stores.metrics.pool.query<{
-      txid: string;
-      id: string;
-      ts_from: Date;
-      ts_to: Date;
-      changed_at: Date;
-    }>(
-      `select c.txid::text as txid, c.id::text as id, c.ts_from, c.ts_to, c.changed_at
-       from metrics.sample_changes c
-       where (c.txid, c.id) > ($1::xid8, $2::bigint) and c.txid < $3::xid8
-       order by c.txid, c.id limit $4`,
-      [mark.txid, mark.id, frontier, limit],
-    );
-    const windows =
-      changes.length === 0
-        ? 0
-        : await markTimeWindows(
-            client,
-            kpi,
-            changes.map((change) => change.ts_from),
-            changes.map((change) => change.ts_to),
-            changes.map((change) => change.changed_at),
-          );
-    const last = changes.at(-1);
-    const more = changes.length === limit && last !== undefined;
-    const [txid, id] = more ? [last.txid, last.id] : [frontier, '0'];
-    const moved = await client.query(
-      `update business.watermarks set samples_txid = $2::xid8, samples_id = $3::bigint, updated_at = now()
-       where kpi = $1 and samples_txid = $4::xid8 and samples_id = $5::bigint
-         and ($2::xid8, $3::bigint) > (samples_txid, samples_id)`,
-      [name, txid, id, mark.txid, mark.id],
-    );
-    if (moved.rowCount === 0 && changes.length > 0) {
-      throw new Error(`sample watermark of KPI ${name} moved by another worker during a batch; retrying`);
-    }
-    return { busy: false, changes: changes.length, windows, more };
-  });
 }
 
 export interface RecomputeResult {

@@ -247,10 +247,7 @@ export class EventGenerator {
             pass: 1,
             result: ok ? 'ok' : 'rework',
             hardness_HB: hardness,
-            waterFlow_m3_h: round(r.between(2500, 4200), 0),
-            waterTemperature_C: round(r.between(18, 32), 1),
-            flatness_mm_m: round(r.between(1, 9), 2),
-            quenchDuration_s: round(r.between(40, 140), 1),
+            ...quenchMeasurements(r),
             hardnessProfile_HB: series(r, 12, 360, 540, 0),
             flatnessProfile_mm_m: series(r, 12, 0.5, 9, 2),
             headerPressures_bar: series(r, 8, 1.5, 6, 2),
@@ -285,15 +282,22 @@ export class EventGenerator {
         pass: 2,
         result: hardness >= 400 && hardness <= 500 ? 'ok' : 'scrap',
         hardness_HB: hardness,
-        waterFlow_m3_h: round(r.between(2500, 4200), 0),
-        waterTemperature_C: round(r.between(18, 32), 1),
-        flatness_mm_m: round(r.between(1, 9), 2),
-        quenchDuration_s: round(r.between(40, 140), 1),
+        ...quenchMeasurements(r),
       },
       now,
     );
     return [...started, result];
   }
+}
+
+/** What the quench line measures of every plate it quenches. */
+function quenchMeasurements(r: Random) {
+  return {
+    waterFlow_m3_h: round(r.between(2500, 4200), 0),
+    waterTemperature_C: round(r.between(18, 32), 1),
+    flatness_mm_m: round(r.between(1, 9), 2),
+    quenchDuration_s: round(r.between(40, 140), 1),
+  };
 }
 
 /** `count` readings between min and max, e.g. a temperature profile along a plate. */
