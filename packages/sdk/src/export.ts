@@ -103,6 +103,11 @@ const defaultBatchRows = 100_000;
  * `value` (float64, null when the sample has none) and `quality` (int16: 0 good, 1 uncertain, 2 bad).
  * A range without samples gives a valid file with these columns and no rows.
  *
+ * @param sdk - A connected SDK (a login with the reader role).
+ * @param series - The series' paths (as `Plantmesh.findSeries` gives them); an unknown one fails with `not-found`.
+ * @param range - The time range [from, to).
+ * @param options - The format, the file or stream, and how to cancel.
+ * @returns What was written: rows and bytes.
  * @example
  * ```ts
  * await exportSamples(sdk, ['plant1/meltshop/eaf1/meter/energy'], { from: '2026-11-01', to: '2026-12-01' },
@@ -161,6 +166,12 @@ export async function exportSamples(
  * booleans, timestamps as UTC timestamps in milliseconds, dates as dates, JSON as its text. Required
  * columns are not nullable. In Arrow, each field carries its `unit` (UNECE code) and `description` as
  * metadata. The provenance columns of the curated table (`_event_id`, ...) are not exported.
+ *
+ * @param sdk - A connected SDK (a login with the reader role).
+ * @param product - The data product's name (as `Plantmesh.products` gives it); an unknown one fails with `not-found`.
+ * @param range - The event times [from, to) to export, or undefined for every row.
+ * @param options - The format, the file or stream, and how to cancel.
+ * @returns What was written: rows and bytes.
  */
 export async function exportCurated(
   sdk: Plantmesh,
