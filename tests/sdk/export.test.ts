@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { exportCurated, exportSamples, Plantmesh, PlantmeshError, type Sample } from '@plantmesh/sdk';
+import { exportCurated, exportSamples, Plantmesh, type Sample } from '@plantmesh/sdk';
 import { waitFor } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The readers are the SDK package's development dependencies, loaded from there.
 import type * as Arrow from '../../packages/sdk/node_modules/apache-arrow/Arrow.node.js';
 import type * as ParquetWasm from '../../packages/sdk/node_modules/parquet-wasm/node/parquet_wasm.js';
+import { failure } from '../support/sdk-calls.js';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 const sdkDir = join(import.meta.dirname, '../../packages/sdk');
@@ -92,16 +93,6 @@ class SlowWritable extends Writable {
   bytes(): Buffer {
     return Buffer.concat(this.chunks);
   }
-}
-
-async function failure(call: () => Promise<unknown>): Promise<PlantmeshError> {
-  try {
-    await call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlantmeshError);
-    return error as PlantmeshError;
-  }
-  throw new Error('the call did not fail');
 }
 
 // Every column type a curated definition may have, for a product of the test's own.

@@ -2,32 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Plantmesh, PlantmeshError } from '@plantmesh/sdk';
+import { Plantmesh } from '@plantmesh/sdk';
 import type { MeterReading, PlantEvent } from '@plantmesh/simulator';
 import { freePort, waitFor } from '@plantmesh/testkit';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { all, failure } from '../support/sdk-calls.js';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 const meterPath = 'plant1/heat-treatment/quench1/meter/energy';
-
-/** Everything an async iterable gives, in order. */
-async function all<T>(rows: AsyncIterable<T>): Promise<T[]> {
-  const list: T[] = [];
-  for await (const row of rows) list.push(row);
-  return list;
-}
-
-/** The error a call fails with (and fails the test when it does not fail). */
-async function failure(call: () => Promise<unknown>): Promise<PlantmeshError> {
-  try {
-    await call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlantmeshError);
-    return error as PlantmeshError;
-  }
-  throw new Error('the call did not fail');
-}
 
 // The SDK against data that came the platform's way: the simulated plant publishes events and meter
 // readings over MQTT, the readers and the writer store them, the curated and business ETLs refine them.
@@ -187,6 +170,19 @@ describe('@plantmesh/sdk on the stable SQL interface (real platform)', () => {
       await slow.close();
     }
     expect(await reader.latest(meterPath)).toHaveLength(1);
+
+    // A stream read slowly outlasts the statement timeout: it runs as long as it is read.
+    const patient = await Plantmesh.connect({ url: readerUrl, statementTimeoutMs: 300 });
+    try {
+      let count = 0;
+      for await (const _sample of patient.samples(meterPath, { from: new Date(0), to: new Date() }, { batchSize: 2 })) {
+        count += 1;
+        if (count <= 10) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(count).toBe(readings.filter((r) => r.topic === meterPath).length);
+    } finally {
+      await patient.close();
+    }
   });
 
   it('passes every argument as a value: hostile names find nothing and change nothing', async () => {

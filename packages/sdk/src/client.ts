@@ -24,7 +24,7 @@ export interface ConnectOptions {
   ssl?: pg.PoolConfig['ssl'];
   /** Connections held at most (default 4). */
   maxConnections?: number;
-  /** Every statement is cancelled after this long (default 60 s; 0 for none). */
+  /** A call that returns its result at once is cancelled after this long (default 60 s; 0 for none); a stream runs as long as it is read. */
   statementTimeoutMs?: number;
   /** An application's own pool, reused instead of a new one (closing the SDK leaves it open). */
   pool?: pg.Pool;
@@ -312,6 +312,9 @@ export class Plantmesh {
   private async *stream<R>(what: string, sql: string, params: unknown[], options: StreamOptions): AsyncGenerator<R> {
     const client = await this.checkout(what, options.signal);
     const stop = this.onAbort(client, options.signal);
+    // A cursor's statement lasts as long as its consumer reads: the statement timeout would cut a slow
+    // consumer off, so a stream has none (it ends with its iteration or its signal); RESET restores it.
+    await client.query('set statement_timeout = 0');
     const cursor = client.query(new Cursor<R>(sql, params));
     let broken: Error | undefined;
     try {
@@ -331,6 +334,7 @@ export class Plantmesh {
     } finally {
       stop();
       await cursor.close().catch(() => {});
+      if (!broken) await client.query('reset statement_timeout').catch((error: Error) => (broken = error));
       // A cursor left open by a consumer that stopped early is closed above; the connection stays good.
       client.release(broken);
     }
