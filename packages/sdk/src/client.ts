@@ -13,8 +13,10 @@ import type {
   Series,
   TableColumn,
   TimeRange,
+  WriteResult,
 } from './types.js';
 
+/** How to reach plantmesh's PostgreSQL (and, for live values, its live stream). */
 export interface ConnectOptions {
   /** postgres://user:password@host:port/database (sslmode=verify-full for TLS against NODE_EXTRA_CA_CERTS). */
   url: string;
@@ -32,6 +34,7 @@ export interface ConnectOptions {
   liveUrl?: string;
 }
 
+/** What a streamed call takes. */
 export interface StreamOptions extends CallOptions {
   /** Rows fetched from the server at a time (default 1,000): memory stays flat on any range (bench:sdk). */
   batchSize?: number;
@@ -262,14 +265,14 @@ export class Plantmesh {
     model: string,
     payload: Record<string, unknown>,
     options: CallOptions & { site?: string } = {},
-  ): Promise<{ id: string; stored: boolean }> {
-    const rows = await this.query<{ id: string; stored: boolean }>(
+  ): Promise<WriteResult> {
+    const rows = await this.query<WriteResult>(
       `result of ${model}`,
       'select id, stored from api.write_result($1, $2, $3)',
       [model, JSON.stringify(payload), options.site ?? 'plant1'],
       options,
     );
-    return rows[0] as { id: string; stored: boolean };
+    return rows[0] as WriteResult;
   }
 
   /**

@@ -11,9 +11,11 @@ export type PlantmeshErrorCode =
 
 /** An SDK call that failed, with the cause (the driver's error) kept. */
 export class PlantmeshError extends Error {
+  /** Always PlantmeshError. */
   override name = 'PlantmeshError';
 
   constructor(
+    /** What went wrong, for a program to branch on. */
     readonly code: PlantmeshErrorCode,
     message: string,
     options?: { cause?: unknown },

@@ -15,4 +15,5 @@ export type {
   Series,
   TableColumn,
   TimeRange,
+  WriteResult,
 } from './types.js';

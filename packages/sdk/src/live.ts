@@ -5,13 +5,19 @@ import type { Quality } from './types.js';
 
 /** A sample the writer has committed, as the live stream carries it. */
 export interface LiveSample {
+  /** The series' path. */
   path: string;
+  /** UNECE Recommendation 20 code. */
   unit: string | null;
+  /** When it was measured. */
   ts: Date;
+  /** The value; null when the sensor sent none. */
   value: number | null;
+  /** How far the value can be trusted. */
   quality: Quality;
 }
 
+/** How a live subscription behaves. */
 export interface LiveOptions {
   /** Ends the subscription: the iteration stops without an error and the queue is deleted. */
   signal?: AbortSignal;
