@@ -192,8 +192,6 @@ describe('the curated ETL service (real processes, real PostgreSQL)', () => {
     // A broken file beside it: refused with its file, line and column; the others run on.
     const broken = join(definitions, 'slabs.yaml');
     writeFileSync(broken, readFileSync(broken, 'utf8').replace('key: [slab_id]', 'key: [slab_id, no_such_column]'));
-    // (On a busy machine the watcher may first catch the file between its truncation and its write, and
-    // refuse it as empty; the complete file is read again at its next change.)
     const refusal = /slabs\.yaml:\d+:\d+: key column \\"no_such_column\\" is not among the columns/;
     await waitFor('the broken file refused', async () => refusal.test(platform().serviceLog('etl-reload')));
     const metrics = await (await fetch(`http://127.0.0.1:${etl.opsPort}/metrics`)).text();

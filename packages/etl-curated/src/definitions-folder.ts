@@ -87,6 +87,9 @@ export class DefinitionsFolder {
       } catch {
         continue; // removed between listing and reading
       }
+      // An empty file is a save caught between its truncation and its write (or a file being made):
+      // nothing to apply or refuse; its content comes with the next change or scan.
+      if (text.trim() === '') continue;
       const hash = createHash('sha256').update(text).digest('hex');
       if (this.seen.get(file) === hash) continue;
       try {

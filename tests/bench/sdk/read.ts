@@ -7,9 +7,13 @@
  *   pnpm bench:sdk        (a few minutes; prints its figures and updates BENCHMARKS.md)
  *   BENCH_DAYS=3 pnpm bench:sdk    a smaller run, recorded nowhere
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
-import { Plantmesh } from '@plantmesh/sdk';
+import { exportSamples, Plantmesh } from '@plantmesh/sdk';
 import { PostgresServer } from '@plantmesh/testkit';
 import pg from 'pg';
 import { recordSection, table } from '../record.js';
@@ -94,6 +98,18 @@ try {
   });
   if (streamed.result !== plain.result)
     throw new Error(`the SDK read ${streamed.result} rows, the query ${plain.result}`);
+  // The month exported for a model's training: Arrow IPC and Parquet files, written as the rows stream.
+  const dir = mkdtempSync(join(tmpdir(), 'plantmesh-bench-export-'));
+  const exported = {
+    arrow: await best(
+      async () => (await exportSamples(sdk, [month], range, { format: 'arrow', file: join(dir, 'month.arrow') })).rows,
+    ),
+    parquet: await best(
+      async () =>
+        (await exportSamples(sdk, [month], range, { format: 'parquet', file: join(dir, 'month.parquet') })).rows,
+    ),
+  };
+  rmSync(dir, { recursive: true, force: true });
   const yearRange = { from: new Date(start), to: new Date(start + 365 * 86_400_000) };
   const hourly = await best(async () => (await sdk.bucketed(year, yearRange, '1 hour')).length);
   const offGrid = { from: new Date(start + 1000), to: yearRange.to };
@@ -108,6 +124,11 @@ try {
   say(
     `SDK samples():  ${round(rate(streamed.result, streamed.ms))} rows/s (${round(streamed.ms)} ms), ${(ratio * 100).toFixed(0)}% of the plain query; RSS growth ${growth.toFixed(1)} MB`,
   );
+  for (const format of ['arrow', 'parquet'] as const) {
+    say(
+      `export to ${format}: ${round(rate(exported[format].result, exported[format].ms))} rows/s (${round(exported[format].ms)} ms)`,
+    );
+  }
   say(
     `a year of hourly buckets: ${round(hourly.ms)} ms from the rollups (${hourly.result} buckets), ${round(fromSamples.ms)} ms from the samples`,
   );
@@ -134,6 +155,12 @@ try {
               '< 64 MB',
               growth < 64 ? 'met' : 'missed',
             ],
+            ...(['arrow', 'parquet'] as const).map((format) => [
+              `the same rows exported to ${format === 'arrow' ? 'an Arrow IPC' : 'a Parquet'} file, \`exportSamples()\``,
+              `${round(rate(exported[format].result, exported[format].ms))} rows/s`,
+              '',
+              '',
+            ]),
             [
               'a year of hourly buckets of one series, `bucketed()` (rollups, no TimescaleDB)',
               `${round(hourly.ms)} ms`,
