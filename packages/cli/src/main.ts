@@ -7,6 +7,7 @@ import { importCommand } from '@plantmesh/information-model/store';
 import { storeUrlEnv, storeUrls } from '@plantmesh/schema';
 import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
 import { etlCommand } from './etl.js';
+import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { progressBar } from './progress.js';
 import { listQuarantine, replayQuarantine } from './quarantine.js';
@@ -36,6 +37,9 @@ commands:
                                        a PostgreSQL login for a person, a model or Grafana; prints its
                                        generated password once (DATABASE_URL: an administrator's)
   users list | rotate NAME | drop NAME the logins made so; rotate prints a new password, the old one stops
+  keys create NAME --scopes read,write,subscribe
+                                       an I3X API key, printed once (I3X_DATABASE_URL or DATABASE_URL)
+  keys list [--all] | revoke NAME      the API keys (--all: revoked ones too); a revoked key stops at once
   sdk generate [--out FILE]           TypeScript row types of the curated products and KPIs for @plantmesh/sdk
                                        (PLANTMESH_URL or DATABASE_URL)
   import nodeset FILE.xml [FILE.xml ...] [--max-mib N] [--warnings]
@@ -95,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return quarantineCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'keys':
+      return keysCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case 'sdk':
       return sdkCommand(rest, (text) => process.stdout.write(`${text}\n`));
     case 'import':

@@ -3,9 +3,32 @@ import { storeUrlEnv } from '@plantmesh/schema';
 
 export const i3xEnv = {
   ...storeUrlEnv,
-  /** Where the I3X API listens (plain HTTP until TLS comes with the security step). */
+  /** Where the I3X API listens: HTTPS with TLS_CERT_FILE and TLS_KEY_FILE, plain HTTP only with ALLOW_PLAIN_HTTP. */
   I3X_HOST: env.string().default('0.0.0.0'),
   I3X_PORT: env.port().default(8080),
+  /** The server's certificate (chain) and key, PEM; re-read when they change (cert-manager renews them). */
+  TLS_CERT_FILE: env.string().optional(),
+  TLS_KEY_FILE: env.string().optional(),
+  TLS_RELOAD_MS: env.int(1_000).default(60_000),
+  /** Plain HTTP, for one machine (`plantmesh up`) or behind a TLS-terminating proxy that the operator trusts. */
+  ALLOW_PLAIN_HTTP: env.bool().default(false),
+  /** Client addresses from X-Forwarded-For of these proxies (true, a hop count, or addresses/CIDRs), for rate limits. */
+  TRUST_PROXY: env.string().optional(),
+  /** Bearer tokens of the plant's identity provider: its issuer (as in `iss`) and this API's audience. */
+  OIDC_ISSUER: env.url(['https', 'http']).optional(),
+  OIDC_AUDIENCE: env.string().optional(),
+  /** The issuer's key set; found through the issuer's discovery document when unset. */
+  OIDC_JWKS_URL: env.url(['https', 'http']).optional(),
+  /** The claim with the scopes (space-separated or an array; a dotted path such as realm_access.roles). */
+  OIDC_SCOPES_CLAIM: env.string().default('scope'),
+  /** What the scopes are called at the issuer: <prefix>read, <prefix>write, <prefix>subscribe (`none`: no prefix). */
+  OIDC_SCOPE_PREFIX: env.string().default('i3x:'),
+  /** How long a found API key is trusted before it is looked up again (revocations reach replicas at once). */
+  API_KEY_CACHE_MS: env.int(0).default(10_000),
+  /** Requests per RATE_LIMIT_WINDOW_MS per API key or token subject, and per address without valid credentials (0: none). */
+  RATE_LIMIT_MAX: env.int(0).default(6_000),
+  RATE_LIMIT_ANONYMOUS_MAX: env.int(0).default(120),
+  RATE_LIMIT_WINDOW_MS: env.int(1_000).default(60_000),
   /** Name served by GET /info. */
   SERVER_NAME: env.string().default('plantmesh'),
   /** The plant's namespace: its data products' types and relationship types. */

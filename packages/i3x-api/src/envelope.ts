@@ -20,17 +20,19 @@ export const titles: Record<number, string> = {
   406: 'Not Acceptable',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
 };
 
-/** An error answered with its status and the failure envelope. */
+/** An error answered with its status and the failure envelope (and headers such as WWW-Authenticate). */
 export class I3xError extends Error {
   constructor(
     readonly status: number,
     detail: string,
     readonly title = titles[status] ?? 'Error',
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'I3xError';

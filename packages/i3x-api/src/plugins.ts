@@ -1,7 +1,7 @@
 /**
  * The concerns every route shares, a fastify plugin each: the I3X failure envelope for every error (never
- * fastify's own shape, never a 500 for bad input), and request metrics per route. Authentication (API keys,
- * OIDC) joins here as its own plugin in a later step.
+ * fastify's own shape, never a 500 for bad input), request metrics per route and gzip. Authentication and
+ * rate limits are the auth plugin's (auth/plugin.ts).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -15,6 +15,7 @@ const gzipAsync = promisify(gzip);
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | I3xError, request, reply) => {
     if (error instanceof I3xError) {
+      reply.headers(error.headers);
       return reply.status(error.status).send(failure(error.status, error.message, error.title));
     }
     const status = error.statusCode ?? 500;

@@ -1,5 +1,5 @@
 /**
- * The I3X 1.0 server (read endpoints): fastify with a plugin per concern (errors, gzip, metrics; authentication,
+ * The I3X 1.0 server: fastify with a plugin per concern (errors, gzip, metrics, authentication and rate limits;
  * subscriptions and updates come as their own plugins), routes under /v1. Stateless: every answer comes
  * from the stores, so replicas behind a Service agree.
  */
@@ -8,8 +8,12 @@ import type { Logger } from '@plantmesh/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import type { ApiKeyStore } from './auth/api-keys.js';
+import type { OidcVerifier } from './auth/oidc.js';
+import { authPlugin, type RateLimits } from './auth/plugin.js';
 import { ModelReader } from './model.js';
 import { errorsPlugin, gzipPlugin, metricsPlugin } from './plugins.js';
+import { docsRoutes } from './routes/docs.js';
 import { exploreRoutes } from './routes/explore.js';
 import { objectRoutes } from './routes/objects.js';
 import { queryRoutes } from './routes/query.js';
@@ -43,7 +47,15 @@ export interface I3xServerOptions {
   limits?: Partial<I3xLimits>;
   /** Where request metrics go (the service's registry). */
   registry?: Registry;
+  /** Who may call: API keys of the i3x store, and bearer tokens when an identity provider is configured. */
+  auth: { apiKeys: ApiKeyStore; oidc?: OidcVerifier; rateLimits?: Partial<RateLimits> };
+  /** HTTPS (PEM); plain HTTP without it. */
+  https?: { key: Buffer | string; cert: Buffer | string };
+  /** Trust X-Forwarded-For from these proxies (fastify's trustProxy), for the client address behind an Ingress. */
+  trustProxy?: boolean | string | number;
 }
+
+export const defaultRateLimits: RateLimits = { max: 6_000, anonymousMax: 120, windowMs: 60_000 };
 
 export interface RouteContext {
   model: ModelReader;
@@ -55,7 +67,12 @@ export interface RouteContext {
 
 export async function buildServer(options: I3xServerOptions): Promise<FastifyInstance> {
   const limits = { ...defaultLimits, ...options.limits };
-  const app = Fastify({
+  const rateLimits = { ...defaultRateLimits, ...options.auth.rateLimits };
+  // One factory for HTTP and HTTPS: fastify's overloads type them apart, the instance is the same.
+  const create = Fastify as unknown as (settings: Record<string, unknown>) => FastifyInstance;
+  const app = create({
+    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     loggerInstance: options.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
@@ -76,11 +93,32 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
   await app.register(errorsPlugin);
   await app.register(gzipPlugin);
   await app.register(metricsPlugin, options.registry ? { registry: options.registry } : {});
+  await app.register(authPlugin, {
+    apiKeys: options.auth.apiKeys,
+    ...(options.auth.oidc ? { oidc: options.auth.oidc } : {}),
+    rateLimits,
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
+  // What the server serves, for the published OpenAPI document.
+  const served = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/')) return;
+    for (const method of [route.method].flat()) served.add(`${method} ${route.url.slice('/v1'.length)}`);
+  });
   await app.register(
     async (v1) => {
       await v1.register(exploreRoutes, context as never);
       await v1.register(objectRoutes, context as never);
       await v1.register(queryRoutes, context as never);
+      await v1.register(docsRoutes, {
+        version: options.version,
+        serverName: context.serverName,
+        served,
+        ...(options.auth.oidc
+          ? { oidc: { discoveryUrl: options.auth.oidc.discoveryUrl, scopePrefix: options.auth.oidc.scopePrefix } }
+          : {}),
+        rateLimit: { max: rateLimits.max, windowMs: rateLimits.windowMs },
+      } as never);
     },
     { prefix: '/v1' },
   );

@@ -38,7 +38,8 @@ import type { FastifyInstance } from 'fastify';
 import { nodesets } from 'node-opcua-nodesets';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, ModelSync, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, ModelSync, storePlatformOnce } from '../src/index.js';
+import { insertKey } from './keys.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const openApi = JSON.parse(
@@ -89,6 +90,8 @@ describe('I3X read API over the real stores', () => {
   let admin: pg.Pool;
   let app: FastifyInstance;
   let small: FastifyInstance;
+  let apiKeys: ApiKeyStore;
+  let key: string;
   const check = new OpenApiCheck();
   const events: PlantEvent[] = [];
   const series = buildSeries(24, 42);
@@ -104,7 +107,11 @@ describe('I3X read API over the real stores', () => {
     const response = await target.inject({
       method,
       url: `/v1${path}`,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        accept: 'application/json',
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -246,12 +253,17 @@ describe('I3X read API over the real stores', () => {
     } finally {
       importing.release();
     }
-    app = await buildServer({ curated: admin, metrics: admin, log, version: '0.1.0', serverName: 'test' });
+    apiKeys = new ApiKeyStore(admin, { log });
+    apiKeys.start();
+    key = await insertKey(admin, 'api-test', ['read']);
+    const auth = { apiKeys, rateLimits: { max: 0, anonymousMax: 0 } };
+    app = await buildServer({ curated: admin, metrics: admin, log, version: '0.1.0', serverName: 'test', auth });
     small = await buildServer({
       curated: admin,
       metrics: admin,
       log,
       version: '0.1.0',
+      auth,
       limits: { maxBulkItems: 5, maxObjects: 10, maxHistoryValues: 10, maxCompositionDepth: 5, maxBodyBytes: 4_096 },
     });
   });
@@ -259,6 +271,7 @@ describe('I3X read API over the real stores', () => {
   afterAll(async () => {
     await app?.close();
     await small?.close();
+    await apiKeys?.close();
     await admin?.end();
     await server?.stop();
   });
@@ -643,7 +656,7 @@ describe('I3X read API over the real stores', () => {
       const text = await small.inject({
         method: 'POST',
         url: '/v1/objects/value',
-        headers: { 'content-type': 'text/plain' },
+        headers: { 'content-type': 'text/plain', authorization: `Bearer ${key}` },
         payload: 'x',
       });
       expect(text.statusCode).toBe(415);
@@ -677,17 +690,21 @@ describe('I3X read API over the real stores', () => {
       const zipped = await app.inject({
         method: 'GET',
         url: '/v1/namespaces',
-        headers: { 'accept-encoding': 'gzip, deflate' },
+        headers: { 'accept-encoding': 'gzip, deflate', authorization: `Bearer ${key}` },
       });
       expect(zipped.headers['content-encoding']).toBe('gzip');
       expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8')).success).toBe(true);
       const refused = await app.inject({
         method: 'GET',
         url: '/v1/namespaces',
-        headers: { 'accept-encoding': 'gzip;q=0' },
+        headers: { 'accept-encoding': 'gzip;q=0', authorization: `Bearer ${key}` },
       });
       expect(refused.headers['content-encoding']).toBeUndefined();
-      const error = await app.inject({ method: 'GET', url: '/v1/nothing', headers: { 'accept-encoding': 'gzip' } });
+      const error = await app.inject({
+        method: 'GET',
+        url: '/v1/nothing',
+        headers: { 'accept-encoding': 'gzip', authorization: `Bearer ${key}` },
+      });
       expect(error.statusCode).toBe(404);
       expect(JSON.parse(gunzipSync(error.rawPayload).toString('utf8')).success).toBe(false);
     });

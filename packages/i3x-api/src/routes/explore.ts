@@ -7,7 +7,8 @@ import type { RouteContext } from '../server.js';
 export async function exploreRoutes(app: FastifyInstance, context: RouteContext): Promise<void> {
   const { model, limits } = context;
 
-  app.get('/info', async () => ({
+  // The guide's one endpoint without credentials (a health check for clients too).
+  app.get('/info', { config: { scope: 'public' } }, async () => ({
     success: true,
     result: {
       specVersion: '1.0',
