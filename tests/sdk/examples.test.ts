@@ -84,18 +84,15 @@ describe('examples (docs/sdk.md), end to end', () => {
           encoding: 'utf8',
         }),
       ) as {
+        from: string;
+        to: string;
         series: Array<{ path: string; hours: Array<{ bucket: string; samples: number; last: number }> }>;
         heats: Array<{ heat_id: string }>;
       };
       const meters = await sdk.findSeries('plant1/+/+/meter/energy');
       expect(report.series.map((series) => series.path)).toEqual(meters.map((series) => series.path));
       const eaf = report.series.find((series) => series.path === eafMeter);
-      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-      const buckets = await sdk.bucketed(
-        eafMeter,
-        { from: new Date(hour - 86_400_000), to: new Date(hour + 3_600_000) },
-        '1 hour',
-      );
+      const buckets = await sdk.bucketed(eafMeter, { from: report.from, to: report.to }, '1 hour');
       expect(eaf?.hours.map((h) => [Date.parse(h.bucket), h.samples, h.last])).toEqual(
         buckets.map((b) => [b.bucket.getTime(), b.samples, b.last]),
       );
