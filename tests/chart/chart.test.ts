@@ -4,7 +4,7 @@ import { helm, helmTemplate, type Manifest } from '@plantmesh/testkit';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'networking.k8s.io/v1/Ingress': Ingress,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
 };
@@ -121,7 +122,7 @@ describe('Helm chart', () => {
         .filter((o) => o.kind === 'PodDisruptionBudget')
         .map(component)
         .sort(),
-    ).toEqual(['amqp-writer', 'etl-business', 'etl-curated', 'events-reader', 'sensors-reader']);
+    ).toEqual(['amqp-writer', 'etl-business', 'etl-curated', 'events-reader', 'i3x-api', 'sensors-reader']);
     expect(
       objects
         .filter((o) => o.kind === 'HorizontalPodAutoscaler')
@@ -182,7 +183,7 @@ describe('Helm chart', () => {
     const acl = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-mqtt-acl'));
     expect(acl?.data['vmq.acl']).toContain('user caster_l2\ntopic write plant1/caster/+/events/#');
     expect(acl?.data['vmq.acl']).toMatch(/^user plantmesh_reader\ntopic read #/);
-    const certificate = objects.find((o) => o.kind === 'Certificate');
+    const certificate = objects.find((o) => o.kind === 'Certificate' && component(o) === 'mqtt');
     expect(certificate?.spec.dnsNames).toContain('mqtt-events.plant.local');
     for (const reader of ['events-reader', 'sensors-reader']) {
       const workload = objects.find((o) => ['Deployment', 'StatefulSet'].includes(o.kind) && component(o) === reader);

@@ -79,6 +79,7 @@ describe('NetworkPolicies', () => {
   it('allow exactly the arrows of the data flow, and ingress from outside only from what values allow', () => {
     const plant = 'cidr:10.20.0.0/16';
     const prometheus = 'namespaces:{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}';
+    const ingressController = 'namespaces:{"matchLabels":{"kubernetes.io/metadata.name":"ingress-nginx"}}';
     const expected = [
       // DESIGN.md "Data flow": plant -> brokers -> readers -> RabbitMQ -> writer -> PostgreSQL, and
       // raw.events --etl-curated--> curated.* --etl-business--> business.* inside PostgreSQL.
@@ -97,6 +98,9 @@ describe('NetworkPolicies', () => {
       'amqp-writer -> postgresql:5432',
       'etl-curated -> postgresql:5432',
       'etl-business -> postgresql:5432',
+      // The I3X API reads the stores (and syncs the model); its clients come in through the Ingress.
+      'i3x-api -> postgresql:5432',
+      `${ingressController} -> i3x-api:8443`,
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
       'migrations -> rabbitmq:5671',
@@ -110,6 +114,7 @@ describe('NetworkPolicies', () => {
       `${prometheus} -> amqp-writer:9464`,
       `${prometheus} -> etl-curated:9464`,
       `${prometheus} -> etl-business:9464`,
+      `${prometheus} -> i3x-api:9464`,
       `${prometheus} -> rabbitmq:15692`,
       `${prometheus} -> mqtt-events:8888`,
       `${prometheus} -> mqtt-sensors:8888`,
@@ -132,10 +137,18 @@ describe('NetworkPolicies', () => {
       expect(policy?.spec.egress, etl).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
     }
     expect(allowedFlows(external).flows).toEqual([]);
+    // The I3X API reaches PostgreSQL only (and, with an identity provider, its issuer's port for the keys).
+    const api = external.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-i3x-api');
+    expect(api?.spec.egress).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    const production = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-i3x-api');
+    expect(production?.spec.egress).toEqual([
+      expect.objectContaining({ ports: [{ port: 5432, protocol: 'TCP' }] }),
+      { ports: [{ port: 443, protocol: 'TCP' }] },
+    ]);
 
     const closed = helmTemplate(chart, {
       values: [join(root, 'k8s/values-development.yaml')],
-      set: ['networkPolicy.mqttFrom=null'],
+      set: ['networkPolicy.mqttFrom=null', 'networkPolicy.i3xFrom=null'],
     });
     expect(allowedFlows(closed).flows.filter((flow) => flow.startsWith('namespaces:{}'))).toEqual([]);
   });

@@ -12,9 +12,15 @@ const plantmeshWorkloads = (objects: Manifest[]) =>
   objects.filter(
     (o) =>
       ['Deployment', 'StatefulSet', 'Job'].includes(o.kind) &&
-      ['events-reader', 'sensors-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'migrations'].includes(
-        component(o),
-      ),
+      [
+        'events-reader',
+        'sensors-reader',
+        'amqp-writer',
+        'etl-curated',
+        'etl-business',
+        'i3x-api',
+        'migrations',
+      ].includes(component(o)),
   );
 const envOf = (o: Manifest) =>
   Object.fromEntries(

@@ -10,6 +10,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ const exec = promisify(execFile);
 
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
-const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'cli'];
+const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'i3x-api', 'cli'];
 const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman', '@aws-cdk'];
 
 interface EnvVar {
@@ -111,6 +112,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
   let servers: PlatformServers;
   let objects: Manifest[];
   let opsPort: number;
+  let apiPort: number;
   // The Secrets an operator provides with values-external.yaml (the local servers' credentials); the
   // ones the chart generates (the services' own credentials) are added from the rendered objects.
   const secrets: Record<string, Record<string, string>> = {
@@ -130,6 +132,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     }
     servers = await startPlatformServers();
     opsPort = await freePort();
+    apiPort = await freePort();
     // The chart pointed at the local servers as at existing infrastructure.
     objects = helmTemplate(join(root, 'charts/plantmesh'), {
       values: [join(root, 'k8s/values-external.yaml')],
@@ -142,6 +145,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         `mqtt.events.external.url=${servers.mosquitto.url}`,
         `mqtt.sensors.external.url=${servers.mosquitto.url}`,
         `common.opsPort=${opsPort}`,
+        `services.i3xApi.port=${apiPort}`,
       ],
     });
     for (const secret of objects.filter((o) => o.kind === 'Secret')) {
@@ -202,13 +206,31 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     logName: string,
   ): { process: ManagedProcess; container: Manifest; volumes: Record<string, ConfigMapVolume> } {
     const container = workload.spec.template.spec.containers[0];
-    const image = /plantmesh-([a-z-]+):/.exec(container.image)?.[1] as string;
+    const image = /plantmesh-([a-z0-9-]+):/.exec(container.image)?.[1] as string;
     expect(packages).toContain(image);
     const [command, ...args] = container.command as string[];
     const env = resolveEnv(container.env, secrets, `${workload.metadata.name}-0`);
     const volumes: Record<string, ConfigMapVolume> = {};
     for (const mount of (container.volumeMounts ?? []) as Array<{ name: string; mountPath: string }>) {
       const volume = workload.spec.template.spec.volumes.find((v: { name: string }) => v.name === mount.name);
+      if (volume?.secret) {
+        // A Secret volume: its items (or every key) as files, as the kubelet writes them.
+        const data = secrets[volume.secret.secretName];
+        expect(data, `${logName}: Secret ${volume.secret.secretName}`).toBeDefined();
+        const dir = join(out, 'volumes', logName, mount.name);
+        mkdirSync(dir, { recursive: true });
+        const items = (volume.secret.items ?? Object.keys(data ?? {}).map((key) => ({ key, path: key }))) as Array<{
+          key: string;
+          path: string;
+        }>;
+        for (const item of items)
+          writeFileSync(join(dir, item.path), (data as Record<string, string>)[item.key] as string);
+        for (const [name, value] of Object.entries(env)) {
+          if (value === mount.mountPath || value.startsWith(`${mount.mountPath}/`))
+            env[name] = dir + value.slice(mount.mountPath.length);
+        }
+        continue;
+      }
       if (!volume?.configMap) continue;
       const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
       expect(configMap, `${logName}: ConfigMap ${volume.configMap.name}`).toBeDefined();
@@ -249,6 +271,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
       'etl-business',
       'etl-curated',
       'events-reader',
+      'i3x-api',
       'sensors-reader',
     ]);
     for (const workload of workloads) {
@@ -399,6 +422,70 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
       expect(service.alive).toBe(true);
     } finally {
       await client.end();
+      expect(await service.stop('SIGTERM'), service.tail()).toBe(0);
+    }
+  });
+  it("serves the I3X API over HTTPS with the chart's certificate, to a key made by the CLI image", async () => {
+    const workload = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'i3x-api',
+    ) as Manifest;
+    const { stdout } = await exec(
+      process.execPath,
+      ['dist/main.js', 'keys', 'create', 'deploy-check', '--scopes', 'read'],
+      {
+        cwd: join(out, 'cli'),
+        env: { PATH: process.env.PATH, DATABASE_URL: servers.postgres.url },
+      },
+    );
+    const key = stdout.split('\n').find((line) => line.startsWith('pmk_')) as string;
+    expect(key).toMatch(/^pmk_[\w-]{43}$/);
+    const { process: service } = run(workload, 'i3x-api-https');
+    const tls = secrets['plantmesh-i3x-api-tls'] as Record<string, string>;
+    const call = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: { success: boolean } }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: apiPort,
+            path,
+            // The chart's self-signed certificate, for the Service's names.
+            ca: tls['tls.crt'],
+            servername: 'plantmesh-i3x-api',
+            headers: { accept: 'application/json', ...headers },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk) => chunks.push(chunk));
+            response.on('end', () =>
+              resolve({ status: response.statusCode as number, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      await waitFor(
+        'i3x-api ready',
+        async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status === 200,
+      );
+      expect((await call('/v1/info')).status).toBe(200);
+      expect((await call('/v1/namespaces')).status).toBe(401);
+      const namespaces = await call('/v1/namespaces', { authorization: `Bearer ${key}` });
+      expect(namespaces.status).toBe(200);
+      expect(namespaces.body.success).toBe(true);
+      // As itself: the chart's login for the API, not the administrator.
+      const client = new pg.Client(servers.postgres.url);
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          `select distinct usename from pg_stat_activity where application_name = 'i3x-api'`,
+        );
+        expect(rows).toEqual([{ usename: 'plantmesh_i3x_api' }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
       expect(await service.stop('SIGTERM'), service.tail()).toBe(0);
     }
   });

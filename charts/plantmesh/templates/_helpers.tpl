@@ -168,6 +168,7 @@ sensors-reader: { values: sensorsReader, postgres: false, rabbitmq: true }
 amqp-writer: { values: amqpWriter, postgres: true, rabbitmq: true }
 etl-curated: { values: etlCurated, postgres: true, rabbitmq: false }
 etl-business: { values: etlBusiness, postgres: true, rabbitmq: false }
+i3x-api: { values: i3xApi, postgres: true, rabbitmq: false }
 {{- end -}}
 
 {{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}
@@ -263,4 +264,9 @@ spec:
     - {{ $name }}.{{ .root.Release.Namespace }}.svc
     - {{ $name }}.{{ .root.Release.Namespace }}.svc.cluster.local
 {{- end }}
+{{- end -}}
+
+{{/* The I3X API's certificate Secret (kubernetes.io/tls): the given one, or the chart's (cert-manager or self-signed). */}}
+{{- define "plantmesh.i3xTlsSecret" -}}
+{{- default (include "plantmesh.componentName" (dict "root" . "component" "i3x-api-tls")) .Values.services.i3xApi.https.existingSecret -}}
 {{- end -}}

@@ -10,6 +10,8 @@ and one template file that calls this with:
   kind       Deployment (default), or StatefulSet for a service that needs a stable identity
   volumes    optional: its own volumes, as a YAML list
   volumeMounts  optional: their mounts in its container, as a YAML list
+  ports      optional: ports it serves besides ops, as a YAML list of {name, port}: a container port each,
+             and a port of its Service
 */}}
 {{- define "plantmesh.service" -}}
 {{- $root := .root -}}
@@ -74,6 +76,11 @@ spec:
             - name: ops
               containerPort: {{ $root.Values.common.opsPort }}
               protocol: TCP
+            {{- range $port := (.ports | default "[]" | fromYamlArray) }}
+            - name: {{ $port.name }}
+              containerPort: {{ $port.port }}
+              protocol: TCP
+            {{- end }}
           env:
             - name: OPS_PORT
               value: {{ $root.Values.common.opsPort | quote }}
@@ -146,6 +153,12 @@ spec:
       port: {{ $root.Values.common.opsPort }}
       targetPort: ops
       protocol: TCP
+    {{- range $port := (.ports | default "[]" | fromYamlArray) }}
+    - name: {{ $port.name }}
+      port: {{ $port.servicePort | default $port.port }}
+      targetPort: {{ $port.name }}
+      protocol: TCP
+    {{- end }}
 {{- if $values.pdb.enabled }}
 ---
 apiVersion: policy/v1

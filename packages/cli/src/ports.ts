@@ -13,6 +13,8 @@ export function localPorts(base: number) {
     prometheus: base + 6,
     /** RabbitMQ's Erlang distribution port: in the block, not far above it in the range outgoing connections use. */
     rabbitmqDistribution: base + 7,
+    /** The I3X API (plain HTTP on loopback). */
+    i3xApi: base + 8,
     /** The first ops port; each service takes the next one. */
     servicesFrom: base + 10,
   };

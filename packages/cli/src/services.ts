@@ -79,6 +79,17 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
       env: { DATABASE_URL: endpoints.serviceDatabaseUrls['etl-business'] },
     },
     {
+      name: 'i3x-api',
+      entry: 'packages/i3x-api/src/main.ts',
+      // Plain HTTP on loopback, as every local server (ADR 0007); keys as in production.
+      env: {
+        DATABASE_URL: endpoints.serviceDatabaseUrls['i3x-api'],
+        I3X_HOST: '127.0.0.1',
+        I3X_PORT: String(endpoints.ports.i3xApi),
+        ALLOW_PLAIN_HTTP: 'true',
+      },
+    },
+    {
       name: 'simulator',
       entry: 'packages/simulator/src/main.ts',
       args: [

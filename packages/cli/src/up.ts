@@ -34,6 +34,7 @@ import {
   startServiceProcess,
 } from '@plantmesh/testkit';
 import pg from 'pg';
+import { createApiKey, revokeApiKey } from './keys.js';
 import { localPorts } from './ports.js';
 import { localServices, type PlatformEndpoints } from './services.js';
 
@@ -77,6 +78,18 @@ async function grafanaLogin(databaseUrl: string): Promise<string> {
   try {
     const exists = (await listUsers(client)).some((user) => user.name === 'grafana');
     return exists ? await rotateUser(client, 'grafana') : await createUser(client, 'grafana', 'reader');
+  } finally {
+    await client.end();
+  }
+}
+
+/** The `local` I3X API key with every scope, new at every start (the one before is revoked). */
+async function localApiKey(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'plantmesh-up' });
+  await client.connect();
+  try {
+    await revokeApiKey(client, 'local');
+    return await createApiKey(client, 'local', ['read', 'write', 'subscribe']);
   } finally {
     await client.end();
   }
@@ -136,6 +149,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     print(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already in place`);
     // Grafana reads as a reader login of its own (grafana/provisioning expects it under this name).
     const grafanaPassword = await grafanaLogin(postgres.url);
+    const apiKey = await localApiKey(postgres.url);
     const brokerServices = Object.keys(brokerUsers) as BrokerService[];
     const brokerPasswords = Object.fromEntries(
       brokerUserNames.map((service) => [service, generatePassword()]),
@@ -220,6 +234,12 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
       const ops = `http://127.0.0.1:${ports.servicesFrom + index}`;
       row(definition.name, definition.ops === false ? 'publishing to both brokers' : `${ops}/metrics  ${ops}/readyz`);
     });
+    const i3x = `http://127.0.0.1:${ports.i3xApi}/v1`;
+    row('i3x api', `${i3x}  (docs ${i3x}/docs: any user, the key as the password)`);
+    row(
+      '',
+      `key ${apiKey} (read, write, subscribe; new at every start; more: pnpm plantmesh keys create NAME --scopes read)`,
+    );
     if (prometheus) {
       row('prometheus', `${prometheus.url}  (alerts: ${prometheus.url}/alerts)`);
       row('grafana', 'provision grafana/provisioning (datasources and the dashboards of grafana/dashboards)');
@@ -229,6 +249,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
     print(`Curated tables fill as the plant reports: psql "${postgres.url}" -c 'select * from curated.plates limit 5'`);
     print(`KPIs per shift follow: psql "${postgres.url}" -c 'select * from business.quench_quality_per_shift'`);
+    print(`The I3X API serves them: curl -H "Authorization: Bearer ${apiKey}" ${i3x}/objects?root=true`);
     print('Press Ctrl-C to stop.');
     return { endpoints, stop };
   } catch (error) {

@@ -23,6 +23,12 @@ export const serviceLogins = {
     role: 'plantmesh_etl_business',
     grants: { curated: 'plantmesh_reader', metrics: 'plantmesh_metrics_rollup', business: 'plantmesh_business_owner' },
   },
+  // Serves I3X: keeps the information model in step (model writer on curated), reads values (metrics),
+  // and its own store: the API keys it checks (plantmesh_i3x_server; docs/adr/0015-i3x-api-identities.md).
+  'i3x-api': {
+    role: 'plantmesh_i3x_api',
+    grants: { curated: 'plantmesh_model_writer', metrics: 'plantmesh_reader', i3x: 'plantmesh_i3x_server' },
+  },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 
 export type ServiceName = keyof typeof serviceLogins;
