@@ -100,6 +100,8 @@ describe('NetworkPolicies', () => {
       'etl-business -> postgresql:5432',
       // The I3X API reads the stores (and syncs the model); its clients come in through the Ingress.
       'i3x-api -> postgresql:5432',
+      // Its subscriptions are fed by the live stream.
+      'i3x-api -> rabbitmq:5671',
       `${ingressController} -> i3x-api:8443`,
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
@@ -137,12 +139,16 @@ describe('NetworkPolicies', () => {
       expect(policy?.spec.egress, etl).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
     }
     expect(allowedFlows(external).flows).toEqual([]);
-    // The I3X API reaches PostgreSQL only (and, with an identity provider, its issuer's port for the keys).
+    // The I3X API reaches PostgreSQL and RabbitMQ only (and, with an identity provider, its issuer's port).
     const api = external.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-i3x-api');
-    expect(api?.spec.egress).toEqual([{ ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    expect(api?.spec.egress).toEqual([
+      { ports: [{ port: 5432, protocol: 'TCP' }] },
+      { ports: [{ port: 5672, protocol: 'TCP' }] },
+    ]);
     const production = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-i3x-api');
     expect(production?.spec.egress).toEqual([
       expect.objectContaining({ ports: [{ port: 5432, protocol: 'TCP' }] }),
+      expect.objectContaining({ ports: [{ port: 5671, protocol: 'TCP' }] }),
       { ports: [{ port: 443, protocol: 'TCP' }] },
     ]);
 

@@ -168,7 +168,7 @@ sensors-reader: { values: sensorsReader, postgres: false, rabbitmq: true }
 amqp-writer: { values: amqpWriter, postgres: true, rabbitmq: true }
 etl-curated: { values: etlCurated, postgres: true, rabbitmq: false }
 etl-business: { values: etlBusiness, postgres: true, rabbitmq: false }
-i3x-api: { values: i3xApi, postgres: true, rabbitmq: false }
+i3x-api: { values: i3xApi, postgres: true, rabbitmq: true }
 {{- end -}}
 
 {{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}

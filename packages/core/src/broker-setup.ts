@@ -28,6 +28,14 @@ export const brokerUsers = {
     write: '^plantmesh\\.live$',
     read: '^plantmesh\\.(events|samples|dead-letter)$',
   },
+  // Its subscriptions' live-stream consumer: as the live reader, a server-named queue of its own bound to
+  // plantmesh.live, nothing else.
+  'i3x-api': {
+    user: 'plantmesh-i3x-api',
+    configure: '^amq\\.gen-.*$',
+    write: '^amq\\.gen-.*$',
+    read: '^(plantmesh\\.live|amq\\.gen-.*)$',
+  },
 } as const;
 
 /**

@@ -46,6 +46,19 @@ export const i3xEnv = {
   MAX_OBJECTS: env.int(1).default(100_000),
   /** Most history values per element; more gives 206 with the earliest ones. */
   MAX_HISTORY_VALUES: env.int(1).default(100_000),
+  /** RabbitMQ, for the live stream that feeds subscriptions (the live-reader's permissions); unset: no subscriptions. */
+  AMQP_URL: env.url(['amqp', 'amqps']).optional(),
+  /** A subscription without /sync or an open stream for this long is deleted. */
+  SUBSCRIPTION_TTL_MS: env.int(1_000).default(600_000),
+  /** Updates queued per subscription before the oldest are dropped (the next /sync answers 206). */
+  MAX_SUBSCRIPTION_QUEUE: env.int(1).default(10_000),
+  /** Batches /sync returned and the client has not acknowledged, per subscription, before the oldest go. */
+  MAX_UNACKED_BATCHES: env.int(1).default(1_000),
+  /** Elements registered per subscription, and subscriptions per credential. */
+  MAX_SUBSCRIPTION_ITEMS: env.int(1).default(10_000),
+  MAX_SUBSCRIPTIONS: env.int(1).default(1_000),
+  /** Keepalive comments on an open stream (and how it keeps its subscription alive). */
+  SSE_KEEPALIVE_MS: env.int(100).default(15_000),
   /** How often the equipment objects (new series) and the curated products are brought into the model. */
   MODEL_SYNC_MS: env.int(100).default(5_000),
 };

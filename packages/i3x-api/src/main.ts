@@ -5,8 +5,13 @@ import { storeUrls } from '@plantmesh/schema';
 import { ApiKeyStore } from './auth/api-keys.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { i3xEnv } from './config.js';
-import { buildServer } from './server.js';
+import { ModelReader } from './model.js';
+import { buildServer, defaultLimits } from './server.js';
+import { LiveFeed } from './subscriptions/feed.js';
+import { SubscriptionStore } from './subscriptions/store.js';
+import { StreamHub } from './subscriptions/streams.js';
 import { ModelSync, storePlatformOnce } from './sync.js';
+import { ValueReader } from './values.js';
 
 await runService(
   { name: 'i3x-api', packageJson: new URL('../package.json', import.meta.url), env: i3xEnv },
@@ -72,6 +77,42 @@ await runService(
         })
       : undefined;
     const trustProxy = config.TRUST_PROXY;
+    const limits = {
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      maxBulkItems: config.MAX_BULK_ITEMS,
+      maxCompositionDepth: config.MAX_COMPOSITION_DEPTH,
+      maxComponents: config.MAX_COMPONENTS,
+      maxObjects: config.MAX_OBJECTS,
+      maxHistoryValues: config.MAX_HISTORY_VALUES,
+    };
+    let subscriptions: { store: SubscriptionStore; hub: StreamHub } | undefined;
+    if (config.AMQP_URL) {
+      await i3xStore.waitForTables(['i3x.subscriptions'], shutdown.signal);
+      const model = new ModelReader(curated.pool, { maxObjects: config.MAX_OBJECTS });
+      const store = new SubscriptionStore(
+        i3xStore.pool,
+        metricsStore.pool,
+        model,
+        new ValueReader(model, curated.pool, metricsStore.pool, { ...defaultLimits, ...limits }),
+        {
+          ttlMs: config.SUBSCRIPTION_TTL_MS,
+          maxQueued: config.MAX_SUBSCRIPTION_QUEUE,
+          maxBatches: config.MAX_UNACKED_BATCHES,
+          maxItems: config.MAX_SUBSCRIPTION_ITEMS,
+          maxSubscriptions: config.MAX_SUBSCRIPTIONS,
+          keepaliveMs: config.SSE_KEEPALIVE_MS,
+        },
+      );
+      const feed = new LiveFeed({ url: config.AMQP_URL, store, log });
+      const hub = new StreamHub({ store, pool: i3xStore.pool, log, onWatchChanged: () => void feed.rebind() });
+      feed.start();
+      hub.start();
+      shutdown.add('live stream', () => feed.stop());
+      shutdown.add('streams', () => hub.stop());
+      subscriptions = { store, hub };
+    } else {
+      log.warn('AMQP_URL is not set: subscriptions are not served (they are fed by the live stream)');
+    }
     const app = await buildServer({
       curated: curated.pool,
       metrics: metricsStore.pool,
@@ -79,14 +120,8 @@ await runService(
       version,
       serverName: config.SERVER_NAME,
       registry: metrics,
-      limits: {
-        maxBodyBytes: config.MAX_BODY_BYTES,
-        maxBulkItems: config.MAX_BULK_ITEMS,
-        maxCompositionDepth: config.MAX_COMPOSITION_DEPTH,
-        maxComponents: config.MAX_COMPONENTS,
-        maxObjects: config.MAX_OBJECTS,
-        maxHistoryValues: config.MAX_HISTORY_VALUES,
-      },
+      limits,
+      ...(subscriptions ? { subscriptions } : {}),
       auth: {
         apiKeys,
         ...(oidc ? { oidc } : {}),

@@ -17,6 +17,9 @@ import { docsRoutes } from './routes/docs.js';
 import { exploreRoutes } from './routes/explore.js';
 import { objectRoutes } from './routes/objects.js';
 import { queryRoutes } from './routes/query.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
+import type { SubscriptionStore } from './subscriptions/store.js';
+import type { StreamHub } from './subscriptions/streams.js';
 import { ValueReader } from './values.js';
 
 export interface I3xLimits {
@@ -51,6 +54,8 @@ export interface I3xServerOptions {
   auth: { apiKeys: ApiKeyStore; oidc?: OidcVerifier; rateLimits?: Partial<RateLimits> };
   /** HTTPS (PEM); plain HTTP without it. */
   https?: { key: Buffer | string; cert: Buffer | string };
+  /** Subscriptions (the store and this replica's streams); without them the subscribe methods are not served. */
+  subscriptions?: { store: SubscriptionStore; hub: StreamHub };
   /** Trust X-Forwarded-For from these proxies (fastify's trustProxy), for the client address behind an Ingress. */
   trustProxy?: boolean | string | number;
 }
@@ -63,6 +68,8 @@ export interface RouteContext {
   limits: I3xLimits;
   version: string;
   serverName: string;
+  /** Whether subscriptions (and their streams) are served. */
+  streaming: boolean;
 }
 
 export async function buildServer(options: I3xServerOptions): Promise<FastifyInstance> {
@@ -87,6 +94,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
     limits,
     version: options.version,
     serverName: options.serverName ?? 'plantmesh',
+    streaming: Boolean(options.subscriptions),
   };
   // I3X requests are JSON: any other content type is refused (415), not read as text.
   app.removeContentTypeParser('text/plain');
@@ -110,6 +118,9 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
       await v1.register(exploreRoutes, context as never);
       await v1.register(objectRoutes, context as never);
       await v1.register(queryRoutes, context as never);
+      if (options.subscriptions) {
+        await v1.register(subscriptionRoutes, { ...context, subscriptions: options.subscriptions } as never);
+      }
       await v1.register(docsRoutes, {
         version: options.version,
         serverName: context.serverName,
@@ -122,5 +133,8 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
     },
     { prefix: '/v1' },
   );
+  // Open streams would hold the server open: they end (normally, as the guide says) before it closes.
+  const hub = options.subscriptions?.hub;
+  if (hub) app.addHook('preClose', async () => hub.closeAll());
   return app;
 }

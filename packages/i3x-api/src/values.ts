@@ -54,7 +54,7 @@ export class ValueReader {
   ) {}
 
   /** The objects' trees of components down to maxDepth (0 = the server's limit), level by level. */
-  private async tree(
+  async tree(
     roots: ResolvedObject[],
     maxDepth: number,
     truncation: Truncation,

@@ -17,7 +17,7 @@ export async function exploreRoutes(app: FastifyInstance, context: RouteContext)
       capabilities: {
         query: { history: true },
         update: { current: false, history: false },
-        subscribe: { stream: false },
+        subscribe: { stream: context.streaming },
       },
     },
   }));

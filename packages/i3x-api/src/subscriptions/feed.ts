@@ -1,0 +1,180 @@
+/**
+ * The live stream into the subscriptions (ADR 0014): each replica has a queue of its own (server-named,
+ * exclusive, bounded), bound to `plantmesh.live` for exactly the series some subscription watches, and stages
+ * what arrives (store.stage: once, whichever replicas see it). After every (re)connection it first reads what
+ * it missed from metrics.samples (store.catchUp), so a restart or a lost connection leaves no gap.
+ */
+import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
+import { bindingKeyForFilter, decodeLiveSamples, type LiveSamples, liveExchange } from '@plantmesh/live-stream';
+import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
+import type { SubscriptionStore } from './store.js';
+
+export interface LiveFeedOptions {
+  url: string;
+  store: SubscriptionStore;
+  log: Logger;
+  /** Messages the broker keeps for this replica; beyond, the oldest go (and catch-up closes the gap). */
+  queueMax?: number;
+  prefetch?: number;
+  /** How long messages are gathered into one staging transaction. */
+  flushMs?: number;
+}
+
+export class LiveFeed {
+  private channel: Channel | undefined;
+  private queue: string | undefined;
+  private bound = new Set<string>();
+  private buffer: Array<{ message: ConsumeMessage; samples: LiveSamples }> = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private rebinding: Promise<void> | undefined;
+  private rebindAgain = false;
+  private needsCatchUp = false;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  /** Connected, bound and caught up. */
+  ready = false;
+
+  constructor(private readonly options: LiveFeedOptions) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.stopping;
+    // Made once, before anything waits on it: an abort that came during a connection still ends the wait.
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      let connection: amqp.ChannelModel | undefined;
+      try {
+        connection = await amqp.connect(this.options.url);
+        const closed = new Promise<void>((resolve) => {
+          connection?.on('close', () => resolve());
+          connection?.on('error', () => resolve());
+        });
+        const channel = await connection.createChannel();
+        channel.on('error', () => {});
+        const { queue } = await channel.assertQueue('', {
+          exclusive: true,
+          autoDelete: true,
+          durable: false,
+          arguments: { 'x-max-length': this.options.queueMax ?? 100_000, 'x-overflow': 'drop-head' },
+        });
+        this.channel = channel;
+        this.queue = queue;
+        this.bound = new Set();
+        await this.rebind();
+        await channel.prefetch(this.options.prefetch ?? 1_000);
+        await channel.consume(queue, (message) => message && this.received(message), { noAck: false });
+        // Bound first, then the store: what arrives meanwhile is staged once either way.
+        const missed = await this.options.store.catchUp();
+        if (missed > 0) this.options.log.info({ samples: missed }, 'subscriptions: caught up from metrics.samples');
+        this.ready = true;
+        attempt = 0;
+        this.options.log.info({ queue }, 'subscriptions: consuming the live stream');
+        await Promise.race([closed, stopped]);
+      } catch (error) {
+        if (!signal.aborted) this.options.log.warn({ err: error }, 'subscriptions: live stream unavailable; retrying');
+      } finally {
+        this.ready = false;
+        this.channel = undefined;
+        this.buffer = [];
+        await connection?.close().catch(() => {});
+      }
+      await sleep(backoffDelay(attempt, { initialMs: 200, maxMs: 10_000 }), signal).catch(() => {});
+    }
+  }
+
+  /** Binds the queue to the series watched now and unbinds the others (after register, unregister, delete). */
+  rebind(): Promise<void> {
+    if (this.rebinding) {
+      this.rebindAgain = true;
+      return this.rebinding;
+    }
+    const work = async () => {
+      do {
+        this.rebindAgain = false;
+        const channel = this.channel;
+        const queue = this.queue;
+        if (!channel || !queue) return;
+        const wanted = await this.options.store.watchedPaths();
+        let added = 0;
+        for (const path of wanted) {
+          if (this.bound.has(path)) continue;
+          try {
+            await channel.bindQueue(queue, liveExchange, bindingKeyForFilter(path));
+            this.bound.add(path);
+            added += 1;
+          } catch (error) {
+            this.options.log.warn({ err: error, path }, 'subscriptions: series not bound');
+          }
+        }
+        if (added > 0) this.options.log.info({ added, bound: this.bound.size }, 'subscriptions: series bound');
+        // What a newly watched series committed between its registration and its binding.
+        if (added > 0 && this.ready) await this.options.store.catchUp();
+        for (const path of [...this.bound]) {
+          if (wanted.has(path)) continue;
+          await channel.unbindQueue(queue, liveExchange, bindingKeyForFilter(path));
+          this.bound.delete(path);
+        }
+      } while (this.rebindAgain);
+    };
+    // Cleared once settled (never before it is stored: the work may end before its first await).
+    const running: Promise<void> = work()
+      .catch((error) =>
+        this.options.log.warn({ err: error }, 'subscriptions: bindings not brought up to date; retried'),
+      )
+      .finally(() => {
+        if (this.rebinding === running) this.rebinding = undefined;
+      });
+    this.rebinding = running;
+    return this.rebinding;
+  }
+
+  private received(message: ConsumeMessage): void {
+    try {
+      this.buffer.push({ message, samples: decodeLiveSamples(message.content) });
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'subscriptions: not a live samples message; dropped');
+      this.channel?.ack(message);
+      return;
+    }
+    if (this.buffer.length >= (this.options.prefetch ?? 1_000) / 2) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.options.flushMs ?? 20);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const taken = this.buffer;
+    this.buffer = [];
+    if (taken.length === 0) return;
+    const channel = this.channel;
+    this.flushing = this.flushing.then(async () => {
+      try {
+        if (this.needsCatchUp) {
+          await this.options.store.catchUp();
+          this.needsCatchUp = false;
+        }
+        await this.options.store.stage(taken.map((entry) => entry.samples));
+      } catch (error) {
+        // The stream is a notification: the store has the samples, and the next catch-up stages them.
+        this.needsCatchUp = true;
+        this.options.log.warn({ err: error }, 'subscriptions: live samples not staged; caught up later');
+      }
+      try {
+        channel?.ack(taken[taken.length - 1]?.message as ConsumeMessage, true);
+      } catch {
+        // The channel is gone: its messages are gone with it.
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.loop;
+    await this.flushing;
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Subscriptions fed by the live stream, with real processes: the plant publishes over MQTT, the sensors reader
+ * and the writer bring the samples into PostgreSQL, the writer publishes what it committed on plantmesh.live,
+ * and two i3x-api replicas (each with its own queue, as its own RabbitMQ user and PostgreSQL login) stage
+ * them. One subscription is served by either replica with one sequence; both replicas stopped and one started
+ * again serves it on without a gap (what came meanwhile is read from the store); a stream on one replica
+ * ends when the other opens one.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brokerUrl, setupBroker } from '@plantmesh/core';
+import { seriesObjectId } from '@plantmesh/information-model';
+import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
+import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useIngestPlatform } from '../../../tests/support/use-ingest-platform.js';
+
+const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const path = 'plant1/quench/line1/cell1/temperature';
+const element = seriesObjectId(path);
+
+interface Replica {
+  name: string;
+  port: number;
+  opsPort: number;
+  process: ManagedProcess;
+}
+
+describe('subscriptions fed by the live stream, across restarts and replicas (real processes)', () => {
+  const platform = useIngestPlatform();
+  const dbPassword = generatePassword();
+  const amqpPassword = generatePassword();
+  let publisher: MqttClient;
+  let key: string;
+  let clock = Date.parse('2026-12-01T06:00:00Z');
+  const replicas: Record<string, Replica> = {};
+
+  async function start(name: string): Promise<Replica> {
+    const known = replicas[name];
+    const port = known?.port ?? (await freePort());
+    const opsPort = known?.opsPort ?? (await freePort());
+    const child = startServiceProcess({
+      entry,
+      env: {
+        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
+        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
+        ALLOW_PLAIN_HTTP: 'true',
+        I3X_HOST: '127.0.0.1',
+        I3X_PORT: String(port),
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(opsPort),
+        MODEL_SYNC_MS: '200',
+        SSE_KEEPALIVE_MS: '500',
+        LOG_LEVEL: 'info',
+      },
+      logFile: join(platform().logDir, `i3x-api-${name}.log`),
+    });
+    const replica = { name, port, opsPort, process: child };
+    replicas[name] = replica;
+    await waitFor(`${name} ready and consuming the live stream`, async () => {
+      if (!child.alive) throw new Error(`${name} exited:\n${child.tail()}`);
+      const ready = (await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status === 200;
+      return (
+        ready && platform().serviceLog(`i3x-api-${name}`).split('consuming the live stream').length > (known ? 2 : 1)
+      );
+    });
+    return replica;
+  }
+
+  async function call(
+    replica: Replica,
+    route: string,
+    body: Record<string, unknown>,
+    // biome-ignore lint/suspicious/noExplicitAny: read freely
+  ): Promise<{ status: number; body: any }> {
+    const response = await fetch(`http://127.0.0.1:${replica.port}/v1${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** The plant publishes samples of the series over MQTT; resolves once the writer has stored them. */
+  async function plant(...values: number[]): Promise<void> {
+    const stamps = values.map(() => (clock += 1_000));
+    for (const [i, value] of values.entries()) {
+      await publisher.publishAsync(path, JSON.stringify({ ts: stamps[i], value, quality: 'good', unit: 'CEL' }), {
+        qos: 1,
+      });
+    }
+    const last = new Date(stamps.at(-1) as number).toISOString();
+    await waitFor('the samples stored', async () => {
+      const rows = await platform().query<{ n: number }>(
+        `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id
+          where r.path = $1 and s.ts = $2`,
+        [path, last],
+      );
+      return rows[0]?.n === 1;
+    });
+  }
+
+  beforeAll(async () => {
+    // The API's own login and RabbitMQ user, with passwords of this test (as `plantmesh migrate` sets them).
+    await platform().query(`alter role plantmesh_i3x_api password '${scramVerifier(dbPassword)}'`);
+    await setupBroker({
+      amqpUrl: platform().rabbitmq.url,
+      managementUrl: platform().rabbitmq.managementApiUrl as string,
+      passwords: { 'i3x-api': amqpPassword },
+    });
+    await platform().startWriter();
+    await platform().startSensorsReader();
+    publisher = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
+    const made = await platform().cli(['keys', 'create', 'live-test', '--scopes', 'read,subscribe']);
+    key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
+    expect(key).toBeDefined();
+    // The series exists before the API starts: its object is there from the first model sync.
+    await plant(10);
+    await start('a');
+    await start('b');
+  });
+
+  afterAll(async () => {
+    await publisher?.endAsync();
+    for (const replica of Object.values(replicas)) if (replica.process.alive) await replica.process.stop('SIGTERM');
+  });
+
+  it('serves one subscription from either replica with one sequence, and on without a gap after both restarted', async () => {
+    const a = replicas.a as Replica;
+    const b = replicas.b as Replica;
+    const created = await call(a, '/subscriptions', { clientId: 'line-hmi' });
+    const subscriptionId = created.body.result.subscriptionId as string;
+    const registered = await call(b, '/subscriptions/register', {
+      clientId: 'line-hmi',
+      subscriptionId,
+      elementIds: [element],
+    });
+    expect(registered.body).toEqual({ success: true, results: [{ success: true, elementId: element, result: null }] });
+
+    // Gathers updates through /sync on the given replicas in turn, acknowledging each answer.
+    let acknowledged: number | undefined;
+    const sequences: number[] = [];
+    const received: number[] = [];
+    const drain = async (on: Replica[], count: number) => {
+      let turn = 0;
+      await waitFor(`${count} updates`, async () => {
+        const replica = on[turn++ % on.length] as Replica;
+        const answer = await call(replica, '/subscriptions/sync', {
+          clientId: 'line-hmi',
+          subscriptionId,
+          ...(acknowledged === undefined ? {} : { lastSequenceNumber: acknowledged }),
+        });
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        for (const batch of answer.body.result as Array<{
+          sequenceNumber: number;
+          updates: Array<{ value: number }>;
+        }>) {
+          if (acknowledged !== undefined && batch.sequenceNumber <= acknowledged) continue;
+          sequences.push(batch.sequenceNumber);
+          received.push(...batch.updates.map((update) => update.value));
+          acknowledged = batch.sequenceNumber;
+        }
+        return received.length >= count;
+      });
+    };
+
+    await plant(11, 12, 13);
+    await drain([a, b], 3);
+    expect(received).toEqual([11, 12, 13]);
+
+    // Both replicas go away; the plant goes on; one comes back and reads what it missed from the store.
+    expect(await a.process.stop('SIGTERM')).toBe(0);
+    expect(await b.process.stop('SIGTERM')).toBe(0);
+    await plant(14, 15);
+    const back = await start('a');
+    await plant(16);
+    await drain([back], 6);
+    expect(received).toEqual([11, 12, 13, 14, 15, 16]);
+    // The second replica joins again and continues the same sequence.
+    const again = await start('b');
+    await plant(17);
+    await drain([again, back], 7);
+    expect(received).toEqual([11, 12, 13, 14, 15, 16, 17]);
+    expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
+    expect(new Set(sequences).size).toBe(sequences.length);
+    expect(sequences[0]).toBe(1);
+  });
+
+  it('stops cleanly on SIGTERM while it is still connecting to the live stream', async () => {
+    const child = startServiceProcess({
+      entry,
+      env: {
+        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
+        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
+        ALLOW_PLAIN_HTTP: 'true',
+        I3X_HOST: '127.0.0.1',
+        I3X_PORT: String(await freePort()),
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(await freePort()),
+      },
+      logFile: join(platform().logDir, 'i3x-api-early-stop.log'),
+      // At once when it says it started, before its live-stream connection is up.
+      onLine: (line) => {
+        if (line.includes('"msg":"started"')) child.signal('SIGTERM');
+      },
+    });
+    expect(await child.waitExit(20_000), child.tail()).toBe(0);
+  });
+
+  it('streams from one replica until the client opens a stream on the other, which ends the first', async () => {
+    const a = replicas.a as Replica;
+    const b = replicas.b as Replica;
+    const created = await call(b, '/subscriptions', { clientId: 'dashboard' });
+    const subscriptionId = created.body.result.subscriptionId as string;
+    await call(a, '/subscriptions/register', { clientId: 'dashboard', subscriptionId, elementIds: [element] });
+    const open = async (replica: Replica) => {
+      const response = await fetch(`http://127.0.0.1:${replica.port}/v1/subscriptions/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ clientId: 'dashboard', subscriptionId }),
+      });
+      expect(response.status).toBe(200);
+      const stream = { text: '', done: false };
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      void (async () => {
+        for (;;) {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+          if (done) break;
+          stream.text += new TextDecoder().decode(value);
+        }
+        stream.done = true;
+      })();
+      return stream;
+    };
+    const values = (stream: { text: string }) =>
+      [...stream.text.matchAll(/^data: (.*)$/gm)].flatMap((m) =>
+        JSON.parse(m[1] as string).map((u: { value: number }) => u.value),
+      );
+    const first = await open(a);
+    await plant(20);
+    await waitFor('the update on the first stream', async () => values(first).includes(20));
+    const second = await open(b);
+    await waitFor('the first stream ended by the second', async () => first.done);
+    await plant(21);
+    await waitFor('the update on the second stream', async () => values(second).includes(21));
+    expect(values(first)).not.toContain(21);
+    await waitFor('keepalives', async () => second.text.includes(': keepalive'));
+  });
+});
