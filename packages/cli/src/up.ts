@@ -250,7 +250,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     print(`Data arrives within seconds: psql "${postgres.url}" -c 'select * from metrics.latest limit 5'`);
     print(`Curated tables fill as the plant reports: psql "${postgres.url}" -c 'select * from curated.plates limit 5'`);
     print(`KPIs per shift follow: psql "${postgres.url}" -c 'select * from business.quench_quality_per_shift'`);
-    print(`The I3X API serves them: curl -H "Authorization: Bearer ${apiKey}" ${i3x}/objects?root=true`);
+    print(`The I3X API serves them: curl -H "Authorization: Bearer ${apiKey}" '${i3x}/objects?root=true'`);
     print('Press Ctrl-C to stop.');
     return { endpoints, stop };
   } catch (error) {

@@ -109,6 +109,17 @@ export function publishedDocument(options: PublishedDocumentOptions): Document {
         if (operation.requestBody) {
           operation.responses['413'] = errorAnswer('Content Too Large: the body is over the server limit');
         }
+        if (path === '/subscriptions/sync') {
+          operation.responses['409'] = errorAnswer('Conflict: the subscription has an open stream; close it first');
+        }
+        if (path === '/subscriptions/stream') {
+          operation.responses['200'] = {
+            description:
+              "Server-Sent Events: each event's data is a JSON array of updates (elementId, value, quality, timestamp); comments keep the stream alive",
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          };
+          operation.responses['404'] = operation.responses['404'] ?? errorAnswer('Subscription not found');
+        }
       }
       paths[path] = { ...paths[path], [method]: operation };
     }

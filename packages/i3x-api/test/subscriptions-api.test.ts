@@ -12,6 +12,7 @@ import { createLogger } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { PostgresServer, waitFor } from '@plantmesh/testkit';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
@@ -341,6 +342,79 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
     expect((await call('/subscriptions/stream', { clientId: 'client-s', subscriptionId: 'nope' })).status).toBe(404);
   });
 
+  it('feeds a slow stream reader only as fast as it reads: the backlog waits in PostgreSQL, not in the server', async () => {
+    const model = new ModelReader(admin, { maxObjects: 1_000 });
+    const roomy = new SubscriptionStore(admin, admin, model, new ValueReader(model, admin, admin, defaultLimits), {
+      maxQueued: 100_000,
+      keepaliveMs: 60_000,
+    });
+    const roomyHub = new StreamHub({ store: roomy, pool: admin, log });
+    roomyHub.start();
+    const roomyApp = await buildServer({
+      curated: admin,
+      metrics: admin,
+      log,
+      version: '0.1.0',
+      auth: { apiKeys, rateLimits: { max: 0, anonymousMax: 0 } },
+      subscriptions: { store: roomy, hub: roomyHub },
+    });
+    await roomyApp.listen({ host: '127.0.0.1', port: 0 });
+    const roomyBase = `http://127.0.0.1:${(roomyApp.server.address() as AddressInfo).port}`;
+    try {
+      const created = await fetch(`${roomyBase}/v1/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ clientId: 'slow' }),
+      });
+      const id = ((await created.json()) as { result: { subscriptionId: string } }).result.subscriptionId;
+      await fetch(`${roomyBase}/v1/subscriptions/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ clientId: 'slow', subscriptionId: id, elementIds: [pressure] }),
+      });
+      const response = await fetch(`${roomyBase}/v1/subscriptions/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ clientId: 'slow', subscriptionId: id }),
+      });
+      // The client reads nothing yet; 60,000 updates (about 6 MB of events) are staged meanwhile.
+      const total = 60_000;
+      for (let start = 0; start < total; start += 10_000) {
+        const samples = Array.from({ length: 10_000 }, (_, i): [number, number, number] => {
+          clock += 1;
+          return [clock, start + i, 0];
+        });
+        await roomy.stage([{ path: paths[1] as string, unit: 'CEL', samples }]);
+      }
+      const left = async () =>
+        (
+          await admin.query<{ n: number }>(
+            'select count(*)::int as n from i3x.subscription_staged where subscription_id = $1',
+            [id],
+          )
+        ).rows[0]?.n ?? 0;
+      // The server took what the socket's buffers hold and stopped: the rest waits in the store (the server
+      // itself holds at most one event beyond the response's high-water mark).
+      let before = -1;
+      await waitFor('the stream paused by the unread socket', async () => {
+        const now = await left();
+        const settled = now === before;
+        before = now;
+        return settled && now > 0;
+      });
+      expect(before).toBeGreaterThan(0);
+      // Read now: everything arrives, in order, and the backlog is gone.
+      const stream = new EventStream(response);
+      await waitFor('every update read', async () => stream.updates.length === total, 60_000);
+      expect(stream.updates.map((update) => update.value)).toEqual(Array.from({ length: total }, (_, i) => i));
+      expect(await left()).toBe(0);
+      await stream.close();
+    } finally {
+      await roomyApp.close();
+      await roomyHub.stop();
+    }
+  });
+
   it('deletes a subscription on request and when neither /sync nor a stream came within its TTL', async () => {
     const kept = await subscription('client-t');
     const idle = await subscription('client-t');
@@ -376,6 +450,8 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
     const document = (await (await fetch(`${base}/v1/openapi.json`, { headers: { 'x-api-key': key } })).json()) as {
       paths: Record<string, { post: { security: unknown[] } }>;
     };
+    const validation = await new Validator().validate(structuredClone(document));
+    expect(validation.valid, JSON.stringify(validation.errors)).toBe(true);
     for (const path of [
       '/subscriptions',
       '/subscriptions/register',

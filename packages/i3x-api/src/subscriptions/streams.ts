@@ -7,11 +7,23 @@
  * the queue stays in PostgreSQL, bounded). Keepalive comments every `keepaliveMs` also keep the
  * subscription alive (TTL) and find a stream that another replica took over without telling.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import type pg from 'pg';
 import { channels, type SubscriptionStore } from './store.js';
+
+/** Resolves when the response can take more, or is gone; leaves no listener behind. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
 
 interface LocalStream {
   subscriptionId: string;
@@ -153,9 +165,7 @@ export class StreamHub {
           );
           if (updates.length === 0) break;
           if (stream.closed) return;
-          if (!stream.response.write(`data: ${JSON.stringify(updates)}\n\n`)) {
-            await Promise.race([once(stream.response, 'drain'), once(stream.response, 'close')]);
-          }
+          if (!stream.response.write(`data: ${JSON.stringify(updates)}\n\n`)) await drained(stream.response);
         }
       } while (stream.again);
     } catch (error) {
