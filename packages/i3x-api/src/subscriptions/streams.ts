@@ -58,6 +58,11 @@ export class StreamHub {
     return this.streams.size;
   }
 
+  /** The most bytes any stream's response holds unsent in this process (bounded: one event past the high-water mark). */
+  get buffered(): number {
+    return Math.max(0, ...[...this.streams.values()].map((stream) => stream.response.writableLength));
+  }
+
   start(): void {
     this.loop = this.listen();
     const { ttlMs } = this.options.store.limits;
@@ -127,7 +132,11 @@ export class StreamHub {
       pumping: false,
       again: false,
       closed: false,
-      keepalive: setInterval(() => void this.keepalive(stream), this.options.store.limits.keepaliveMs),
+      // Often enough that an open stream keeps its subscription within the TTL.
+      keepalive: setInterval(
+        () => void this.keepalive(stream),
+        Math.min(this.options.store.limits.keepaliveMs, this.options.store.limits.ttlMs / 3),
+      ),
     };
     this.streams.set(subscriptionId, stream);
     response.on('close', () => this.end(stream, true));
