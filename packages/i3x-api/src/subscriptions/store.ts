@@ -439,11 +439,14 @@ export class SubscriptionStore {
 
   /**
    * What a replica missed while it was not consuming (a restart, a lost connection): every watched series'
-   * samples after its newest staged one, from metrics.samples, staged as if they had come live.
+   * samples after its newest staged one, from metrics.samples, staged as if they had come live (only those of
+   * `paths` when given: the series a replica has just bound).
    */
-  async catchUp(maxPerSeries = this.limits.maxQueued): Promise<number> {
+  async catchUp(paths?: ReadonlySet<string>, maxPerSeries = this.limits.maxQueued): Promise<number> {
     const { rows: watched } = await this.i3x.query<{ series_id: string; path: string; from_ts: Date }>(
-      `select series_id::text, min(path) as path, min(last_ts) as from_ts from i3x.subscription_series group by series_id`,
+      `select series_id::text, min(path) as path, min(last_ts) as from_ts from i3x.subscription_series
+        where $1::text[] is null or path = any($1::text[]) group by series_id`,
+      [paths ? [...paths] : null],
     );
     let staged = 0;
     for (const series of watched) {
