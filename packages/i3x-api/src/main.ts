@@ -103,8 +103,14 @@ await runService(
           keepaliveMs: config.SSE_KEEPALIVE_MS,
         },
       );
-      const feed = new LiveFeed({ url: config.AMQP_URL, store, log });
-      const hub = new StreamHub({ store, pool: i3xStore.pool, log, onWatchChanged: () => void feed.rebind() });
+      const feed = new LiveFeed({ url: config.AMQP_URL, store, log, registry: metrics });
+      const hub = new StreamHub({
+        store,
+        pool: i3xStore.pool,
+        log,
+        registry: metrics,
+        onWatchChanged: () => void feed.rebind(),
+      });
       feed.start();
       hub.start();
       shutdown.add('live stream', () => feed.stop());

@@ -185,6 +185,9 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
     expect(new Set(sequences).size).toBe(sequences.length);
     expect(sequences[0]).toBe(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${back.opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/plantmesh_i3x_live_messages_total\{[^}]*outcome="staged"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/plantmesh_i3x_streams_open\{[^}]*\} 0/);
   });
 
   it('stops cleanly on SIGTERM while it is still connecting to the live stream', async () => {

@@ -7,6 +7,7 @@
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import { bindingKeyForFilter, decodeLiveSamples, type LiveSamples, liveExchange } from '@plantmesh/live-stream';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
+import { Counter, type Registry } from 'prom-client';
 import type { SubscriptionStore } from './store.js';
 
 export interface LiveFeedOptions {
@@ -18,6 +19,8 @@ export interface LiveFeedOptions {
   prefetch?: number;
   /** How long messages are gathered into one staging transaction. */
   flushMs?: number;
+  /** Where `plantmesh_i3x_live_messages_total{outcome}` goes. */
+  registry?: Registry;
 }
 
 export class LiveFeed {
@@ -35,7 +38,18 @@ export class LiveFeed {
   /** Connected, bound and caught up. */
   ready = false;
 
-  constructor(private readonly options: LiveFeedOptions) {}
+  private readonly messages: Counter<'outcome'> | undefined;
+
+  constructor(private readonly options: LiveFeedOptions) {
+    this.messages = options.registry
+      ? new Counter({
+          name: 'plantmesh_i3x_live_messages_total',
+          help: 'Live-stream messages taken for subscriptions: staged, or failed (caught up from the store later)',
+          labelNames: ['outcome'],
+          registers: [options.registry],
+        })
+      : undefined;
+  }
 
   start(): void {
     this.loop = this.run();
@@ -158,7 +172,9 @@ export class LiveFeed {
           this.needsCatchUp = false;
         }
         await this.options.store.stage(taken.map((entry) => entry.samples));
+        this.messages?.inc({ outcome: 'staged' }, taken.length);
       } catch (error) {
+        this.messages?.inc({ outcome: 'failed' }, taken.length);
         // The stream is a notification: the store has the samples, and the next catch-up stages them.
         this.needsCatchUp = true;
         this.options.log.warn({ err: error }, 'subscriptions: live samples not staged; caught up later');

@@ -10,6 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import type pg from 'pg';
+import { Gauge, type Registry } from 'prom-client';
 import { channels, type SubscriptionStore } from './store.js';
 
 /** Resolves when the response can take more, or is gone; leaves no listener behind. */
@@ -44,6 +45,8 @@ export interface StreamHubOptions {
   onWatchChanged?: () => void;
   /** Updates per SSE event. */
   chunk?: number;
+  /** Where `plantmesh_i3x_streams_open` goes. */
+  registry?: Registry;
 }
 
 export class StreamHub {
@@ -52,7 +55,19 @@ export class StreamHub {
   private loop: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: StreamHubOptions) {}
+  constructor(private readonly options: StreamHubOptions) {
+    if (options.registry) {
+      const hub = this;
+      new Gauge({
+        name: 'plantmesh_i3x_streams_open',
+        help: 'Subscription streams (SSE) this replica serves now',
+        registers: [options.registry],
+        collect() {
+          this.set(hub.open);
+        },
+      });
+    }
+  }
 
   get open(): number {
     return this.streams.size;
