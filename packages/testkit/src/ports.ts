@@ -10,6 +10,8 @@ const SLICE = 2_500;
 const SLICES = 8;
 const slot = Number(process.env.VITEST_POOL_ID ?? 0) % SLICES;
 let next = Math.floor(Math.random() * SLICE);
+// fetch() refuses to connect to the "bad ports" of the Fetch standard; 10080 is the one in our range.
+const fetchRefuses = new Set([10_080]);
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -24,7 +26,7 @@ function canListen(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < SLICE; tries++) {
     const port = FIRST_PORT + slot * SLICE + (next++ % SLICE);
-    if (await canListen(port)) return port;
+    if (!fetchRefuses.has(port) && (await canListen(port))) return port;
   }
   throw new Error(`no free port left in ${FIRST_PORT + slot * SLICE}..${FIRST_PORT + (slot + 1) * SLICE - 1}`);
 }
