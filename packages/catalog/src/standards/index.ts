@@ -1,0 +1,7 @@
+export * from './apply.js';
+export * from './asyncapi.js';
+export * from './odcs.js';
+export * from './odps.js';
+export * from './openlineage.js';
+export * from './runs.js';
+export * from './schemas.js';
