@@ -1,3 +1,4 @@
+export { catalogEnv } from './config.js';
 export {
   type DiscoveredStore,
   type DiscoveryOptions,
@@ -8,7 +9,10 @@ export {
   shortName,
   topicMatches,
 } from './discovery.js';
+export { CatalogMetrics, DiscoveryLoop, type DiscoveryLoopOptions } from './loop.js';
 export * from './model.js';
+export { openApiDocument, registrationSchema } from './openapi.js';
+export { buildServer, type CatalogServerOptions } from './server.js';
 export {
   CatalogStore,
   freshnessOf,

@@ -1,0 +1,81 @@
+import { connectPostgres, runService } from '@plantmesh/core';
+import { storeUrls } from '@plantmesh/schema';
+import { catalogEnv } from './config.js';
+import { type DiscoveredStore, discoveredStores } from './discovery.js';
+import { CatalogMetrics, DiscoveryLoop } from './loop.js';
+import { openApiDocument } from './openapi.js';
+import { buildServer } from './server.js';
+import { CatalogStore } from './store.js';
+
+await runService(
+  { name: 'catalog', packageJson: new URL('../package.json', import.meta.url), env: catalogEnv },
+  async (runtime) => {
+    const { config, log, metrics, shutdown, version } = runtime;
+    const urls = storeUrls(config, [...discoveredStores, 'catalog']);
+    // One pool per distinct database: stores that share one share a pool.
+    const byUrl = new Map<string, Awaited<ReturnType<typeof connectPostgres>>>();
+    for (const store of ['catalog', ...discoveredStores] as const) {
+      if (!byUrl.has(urls[store]))
+        byUrl.set(urls[store], await connectPostgres(runtime, urls[store], `postgres-${store}`));
+    }
+    const pool = (store: DiscoveredStore | 'catalog') =>
+      byUrl.get(urls[store])?.pool as NonNullable<ReturnType<typeof byUrl.get>>['pool'];
+    await byUrl.get(urls.catalog)?.waitForTables(['catalog.assets', 'catalog.products'], shutdown.signal);
+
+    const store = new CatalogStore(pool('catalog'));
+    const catalogMetrics = new CatalogMetrics(metrics);
+    const publicUrl = config.CATALOG_PUBLIC_URL ?? `http://127.0.0.1:${config.CATALOG_PORT}`;
+    const topics = (list: string) =>
+      list
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+    const loop = new DiscoveryLoop({
+      store,
+      log,
+      metrics: catalogMetrics,
+      intervalMs: config.DISCOVERY_INTERVAL_MS,
+      discovery: {
+        pools: { raw: pool('raw'), metrics: pool('metrics'), curated: pool('curated'), business: pool('business') },
+        exactCountLimit: config.EXACT_COUNT_LIMIT,
+        queryTimeoutMs: config.DISCOVERY_QUERY_TIMEOUT_MS,
+        readerTopics: { events: topics(config.EVENTS_READER_TOPICS), sensors: topics(config.SENSORS_READER_TOPICS) },
+        freshness: { curated: config.CURATED_FRESHNESS_SECONDS, store: config.STORE_FRESHNESS_SECONDS },
+        endpoints: {
+          ...(config.I3X_URL ? { i3xUrl: config.I3X_URL.replace(/\/$/, '') } : {}),
+          catalogUrl: publicUrl,
+          databaseUrlVariable: config.ACCESS_DATABASE_URL_VARIABLE,
+        },
+        httpApis: [
+          {
+            name: 'plantmesh-catalog',
+            description: 'The data-product catalog: products, assets, search and lineage',
+            baseUrl: `${publicUrl.replace(/\/$/, '')}/v1`,
+            openapi: openApiDocument(version, `${publicUrl.replace(/\/$/, '')}/v1`),
+          },
+        ],
+      },
+    });
+    // The first round before serving: a catalog that answers is a filled one. A failure is retried by the loop.
+    await loop.round().catch(() => undefined);
+    loop.start();
+    shutdown.add('discovery', () => loop.stop());
+
+    const app = await buildServer({
+      store,
+      log,
+      version,
+      registry: metrics,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      defaultFreshnessSeconds: config.REGISTERED_FRESHNESS_SECONDS,
+      publicUrl,
+      ...(config.REGISTRATION_TOKEN ? { registrationToken: config.REGISTRATION_TOKEN } : {}),
+      onChange: () => void loop.refreshGauges().catch(() => undefined),
+    });
+    if (!config.REGISTRATION_TOKEN) log.warn('REGISTRATION_TOKEN is not set: registration through the API is off');
+    await app.listen({ host: config.CATALOG_HOST, port: config.CATALOG_PORT });
+    // Registered last, so that it stops first: no new requests, those in flight finish.
+    shutdown.add('http', () => app.close());
+    log.info({ host: config.CATALOG_HOST, port: config.CATALOG_PORT }, 'serving the catalog at /v1');
+  },
+);
