@@ -46,6 +46,8 @@ export const i3xEnv = {
   MAX_OBJECTS: env.int(1).default(100_000),
   /** Most history values per element; more gives 206 with the earliest ones. */
   MAX_HISTORY_VALUES: env.int(1).default(100_000),
+  /** How far ahead of the server's clock a written timestamp may be (PUT /objects/value|history); later: 400. */
+  MAX_FUTURE_MS: env.int(0).default(300_000),
   /** RabbitMQ, for the live stream that feeds subscriptions (the live-reader's permissions); unset: no subscriptions. */
   AMQP_URL: env.url(['amqp', 'amqps']).optional(),
   /** A subscription without /sync or an open stream for this long is deleted. */

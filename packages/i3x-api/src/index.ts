@@ -17,4 +17,5 @@ export {
 export { StreamHub, type StreamHubOptions } from './subscriptions/streams.js';
 export { ModelSync, type ModelSyncOptions, storePlatformOnce } from './sync.js';
 export { utcSql } from './time.js';
+export { type UpdateItem, type UpdateOperation, UpdateWriter } from './updates.js';
 export { type CurrentValue, type History, sampleVqt, ValueReader, type Vqt } from './values.js';

@@ -49,10 +49,16 @@ await runService(
     const curated = await connectPostgres(runtime, urls.curated, 'postgres-curated');
     const metricsStore =
       urls.metrics === urls.curated ? curated : await connectPostgres(runtime, urls.metrics, 'postgres-metrics');
-    const i3xStore = urls.i3x === urls.curated ? curated : await connectPostgres(runtime, urls.i3x, 'postgres-i3x');
+    // One pool per database: updates write a value and its audit row in one transaction when they share one.
+    const i3xStore =
+      urls.i3x === urls.curated
+        ? curated
+        : urls.i3x === urls.metrics
+          ? metricsStore
+          : await connectPostgres(runtime, urls.i3x, 'postgres-i3x');
     await curated.waitForTables(['curated.model_objects', 'curated.definitions'], shutdown.signal);
     await metricsStore.waitForTables(['metrics.series', 'metrics.latest', 'metrics.samples'], shutdown.signal);
-    await i3xStore.waitForTables(['i3x.api_keys'], shutdown.signal);
+    await i3xStore.waitForTables(['i3x.api_keys', 'i3x.update_audit'], shutdown.signal);
 
     await storePlatformOnce(curated.pool);
     const sync = new ModelSync({
@@ -84,6 +90,7 @@ await runService(
       maxComponents: config.MAX_COMPONENTS,
       maxObjects: config.MAX_OBJECTS,
       maxHistoryValues: config.MAX_HISTORY_VALUES,
+      maxFutureMs: config.MAX_FUTURE_MS,
     };
     let subscriptions: { store: SubscriptionStore; hub: StreamHub } | undefined;
     if (config.AMQP_URL) {
@@ -122,6 +129,7 @@ await runService(
     const app = await buildServer({
       curated: curated.pool,
       metrics: metricsStore.pool,
+      i3x: i3xStore.pool,
       log,
       version,
       serverName: config.SERVER_NAME,

@@ -1,6 +1,6 @@
 /**
  * The I3X 1.0 server: fastify with a plugin per concern (errors, gzip, metrics, authentication and rate limits;
- * subscriptions and updates come as their own plugins), routes under /v1. Stateless: every answer comes
+ * subscriptions and updates as their own route plugins), routes under /v1. Stateless: every answer comes
  * from the stores, so replicas behind a Service agree.
  */
 
@@ -18,8 +18,10 @@ import { exploreRoutes } from './routes/explore.js';
 import { objectRoutes } from './routes/objects.js';
 import { queryRoutes } from './routes/query.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { updateRoutes } from './routes/updates.js';
 import type { SubscriptionStore } from './subscriptions/store.js';
 import type { StreamHub } from './subscriptions/streams.js';
+import { UpdateWriter } from './updates.js';
 import { ValueReader } from './values.js';
 
 export interface I3xLimits {
@@ -29,6 +31,8 @@ export interface I3xLimits {
   maxComponents: number;
   maxObjects: number;
   maxHistoryValues: number;
+  /** How far ahead of the server's clock a written timestamp may be. */
+  maxFutureMs: number;
 }
 
 export const defaultLimits: I3xLimits = {
@@ -38,6 +42,7 @@ export const defaultLimits: I3xLimits = {
   maxComponents: 10_000,
   maxObjects: 100_000,
   maxHistoryValues: 100_000,
+  maxFutureMs: 300_000,
 };
 
 export interface I3xServerOptions {
@@ -56,6 +61,11 @@ export interface I3xServerOptions {
   https?: { key: Buffer | string; cert: Buffer | string };
   /** Subscriptions (the store and this replica's streams); without them the subscribe methods are not served. */
   subscriptions?: { store: SubscriptionStore; hub: StreamHub };
+  /**
+   * The i3x store (the audit trail of updates): with it the server takes updates (PUT /objects/value and
+   * /objects/history), written to the metrics store; without it they are not served.
+   */
+  i3x?: pg.Pool;
   /** Trust X-Forwarded-For from these proxies (fastify's trustProxy), for the client address behind an Ingress. */
   trustProxy?: boolean | string | number;
 }
@@ -70,6 +80,8 @@ export interface RouteContext {
   serverName: string;
   /** Whether subscriptions (and their streams) are served. */
   streaming: boolean;
+  /** Whether updates are served. */
+  updating: boolean;
 }
 
 export async function buildServer(options: I3xServerOptions): Promise<FastifyInstance> {
@@ -95,6 +107,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
     version: options.version,
     serverName: options.serverName ?? 'plantmesh',
     streaming: Boolean(options.subscriptions),
+    updating: Boolean(options.i3x),
   };
   // I3X requests are JSON: any other content type is refused (415), not read as text.
   app.removeContentTypeParser('text/plain');
@@ -118,6 +131,17 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
       await v1.register(exploreRoutes, context as never);
       await v1.register(objectRoutes, context as never);
       await v1.register(queryRoutes, context as never);
+      if (options.i3x) {
+        const updates = new UpdateWriter({
+          model,
+          metrics: options.metrics,
+          i3x: options.i3x,
+          log: options.log,
+          limits,
+          ...(options.subscriptions ? { subscriptions: options.subscriptions.store } : {}),
+        });
+        await v1.register(updateRoutes, { ...context, updates } as never);
+      }
       if (options.subscriptions) {
         await v1.register(subscriptionRoutes, { ...context, subscriptions: options.subscriptions } as never);
       }

@@ -5,7 +5,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SampleWriter } from '@plantmesh/amqp-writer';
 import { createLogger, Postgres, type SampleGroup } from '@plantmesh/core';
 import {
@@ -32,7 +31,7 @@ import { storeModel, storeNodeSet } from '@plantmesh/information-model/store';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { buildSeries, EventGenerator, type PlantEvent } from '@plantmesh/simulator';
 import { PostgresServer } from '@plantmesh/testkit';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { nodesets } from 'node-opcua-nodesets';
@@ -40,50 +39,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore, buildServer, ModelSync, storePlatformOnce } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { caller, expectVqtRules, OpenApiCheck } from './openapi-check.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
-const openApi = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../standards/i3x/i3x-v1-openapi.json', import.meta.url)), 'utf8'),
-) as {
-  paths: Record<
-    string,
-    Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>
-  >;
-  components: object;
-};
-
-const UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const start = Date.parse('2026-11-29T20:00:00Z');
 const MINUTES = 60;
 const DEEP = 30;
-
-/** The OpenAPI schema of an operation's answer with that status (or its default), compiled once. */
-class OpenApiCheck {
-  private readonly ajv = new Ajv2020({ strict: false, allErrors: true });
-  private readonly compiled = new Map<string, ValidateFunction>();
-
-  constructor() {
-    addFormats.default(this.ajv);
-    this.ajv.addSchema({ $id: 'https://plantmesh.dev/test/i3x.json', components: openApi.components });
-  }
-
-  validator(method: string, path: string, status: number): ValidateFunction {
-    const operation = openApi.paths[path]?.[method.toLowerCase()];
-    if (!operation) throw new Error(`no operation ${method} ${path} in the OpenAPI document`);
-    const response =
-      operation.responses[String(status)]?.content?.['application/json']?.schema ??
-      (status === 206 ? operation.responses['200']?.content?.['application/json']?.schema : undefined) ??
-      (status >= 400 ? operation.responses.default?.content?.['application/json']?.schema : undefined);
-    if (!response) throw new Error(`no schema for ${status} of ${method} ${path}`);
-    const ref = (response as { $ref: string }).$ref.replace('#/', 'https://plantmesh.dev/test/i3x.json#/');
-    let validate = this.compiled.get(ref);
-    if (!validate) {
-      validate = this.ajv.compile({ $ref: ref });
-      this.compiled.set(ref, validate);
-    }
-    return validate;
-  }
-}
 
 describe('I3X read API over the real stores', () => {
   let server: PostgresServer;
@@ -97,64 +58,11 @@ describe('I3X read API over the real stores', () => {
   const series = buildSeries(24, 42);
 
   /** A request as a client sends it; the answer checked against the OpenAPI and the envelope rules. */
-  async function call(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    target: FastifyInstance = app,
-    // biome-ignore lint/suspicious/noExplicitAny: answers are checked against the OpenAPI, then read freely
-  ): Promise<{ status: number; body: any }> {
-    const response = await target.inject({
-      method,
-      url: `/v1${path}`,
-      headers: {
-        accept: 'application/json',
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
-    const parsed = response.json();
-    const template = path.split('?')[0] as string;
-    if (openApi.paths[template]) {
-      const validate = check.validator(method, template, response.statusCode);
-      expect(validate(parsed), `${method} ${path} ${response.statusCode}: ${JSON.stringify(validate.errors)}`).toBe(
-        true,
-      );
-    }
-    if (response.statusCode >= 400) {
-      expect(parsed).toEqual({
-        success: false,
-        responseDetail: { title: expect.any(String), status: response.statusCode, detail: expect.any(String) },
-      });
-    } else if (response.statusCode === 206) {
-      expect(parsed.responseDetail).toMatchObject({
-        status: 206,
-        title: expect.any(String),
-        detail: expect.any(String),
-      });
-    }
-    if (Array.isArray(parsed.results)) {
-      expect(parsed.success).toBe(parsed.results.every((item: { success: boolean }) => item.success));
-    }
-    return { status: response.statusCode, body: parsed };
-  }
-
-  /** Every VQT in an answer follows the guide's quality, null and timestamp rules. */
-  function expectVqtRules(vqt: {
-    value: unknown;
-    quality: string;
-    timestamp: string;
-    // biome-ignore lint/suspicious/noExplicitAny: nested VQTs
-    components?: Record<string, any>;
-  }) {
-    expect(['Good', 'GoodNoData', 'Bad', 'Uncertain']).toContain(vqt.quality);
-    expect(vqt.timestamp).toMatch(UTC);
-    if (vqt.value === null) expect(['Bad', 'GoodNoData']).toContain(vqt.quality);
-    if (vqt.quality === 'GoodNoData' || vqt.quality === 'Bad') expect(vqt.value).toBeNull();
-    for (const component of Object.values(vqt.components ?? {})) expectVqtRules(component);
-  }
+  const call = caller(
+    () => app,
+    () => key,
+    check,
+  );
 
   beforeAll(async () => {
     server = await (await PostgresServer.create()).start();

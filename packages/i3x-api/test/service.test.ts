@@ -2,7 +2,8 @@
  * The i3x-api service as a process: environment configuration, the ops port (/healthz, /readyz, /metrics),
  * HTTPS with a certificate of a test CA (reloaded when renewed), a key made by `plantmesh keys create` and
  * revoked by `plantmesh keys revoke`, the model kept in step with new series, a clean SIGTERM; logged in
- * with the grants it is given in production only (plantmesh_model_writer, plantmesh_i3x_server).
+ * with the grants it is given in production only (plantmesh_model_writer, plantmesh_metrics_editor,
+ * plantmesh_i3x_server): a value written with a write key is stored and audited.
  */
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -103,7 +104,7 @@ describe('i3x-api as a service process (real PostgreSQL, HTTPS)', () => {
     admin = new pg.Pool({ connectionString: server.url, max: 2 });
     admin.on('error', () => {});
     await admin.query(`create role i3x_api_test login password 'i3x-api-test-password'`);
-    await admin.query('grant plantmesh_model_writer, plantmesh_i3x_server to i3x_api_test');
+    await admin.query('grant plantmesh_model_writer, plantmesh_metrics_editor, plantmesh_i3x_server to i3x_api_test');
     const url = new URL(server.url);
     url.username = 'i3x_api_test';
     url.password = 'i3x-api-test-password';
@@ -197,6 +198,27 @@ describe('i3x-api as a service process (real PostgreSQL, HTTPS)', () => {
         body: { elementIds: [id] },
       });
     await waitFor('the new series as an object', async () => (await list()).body.success, 20_000);
+    // With a write key, a value is written through the production grants and audited.
+    const writeKey = (await plantmesh(['keys', 'create', 'writer', '--scopes', 'read,write'])).lines.find((line) =>
+      line.startsWith('pmk_'),
+    ) as string;
+    const at = new Date(Math.floor(Date.now() / 1_000) * 1_000 - 1_000).toISOString().replace('.000Z', 'Z');
+    const written = await call('/objects/value', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${writeKey}` },
+      body: { updates: [{ elementId: id, value: { value: 21.5, quality: 'Good', timestamp: at } }] },
+    });
+    expect(written.body).toEqual({ success: true, results: [{ success: true, elementId: id, result: null }] });
+    const read = await call('/objects/value', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${writeKey}` },
+      body: { elementIds: [id] },
+    });
+    expect(read.body.results).toEqual([
+      { success: true, elementId: id, result: { isComposition: false, value: 21.5, quality: 'Good', timestamp: at } },
+    ]);
+    const audited = await admin.query('select principal_name, element_id from i3x.update_audit');
+    expect(audited.rows).toEqual([{ principal_name: 'writer', element_id: id }]);
     const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
     expect(metrics).toMatch(/plantmesh_i3x_request_seconds_count\{[^}]*route="\/v1\/objects\/list"[^}]*\} \d+/);
     expect(metrics).toMatch(/plantmesh_i3x_auth_refusals_total\{[^}]*status="401"[^}]*\} 1/);

@@ -23,11 +23,13 @@ export const serviceLogins = {
     role: 'plantmesh_etl_business',
     grants: { curated: 'plantmesh_reader', metrics: 'plantmesh_metrics_rollup', business: 'plantmesh_business_owner' },
   },
-  // Serves I3X: keeps the information model in step (model writer on curated), reads values (metrics),
-  // and its own store: the API keys it checks (plantmesh_i3x_server; docs/adr/0015-i3x-api-identities.md).
+  // Serves I3X: keeps the information model in step (model writer on curated), reads values and writes the
+  // updates of PUT /objects/value|history through metrics.write_samples (metrics editor; ADR 0018), and its
+  // own store: the API keys it checks, its subscriptions, the audit trail it adds to (plantmesh_i3x_server;
+  // docs/adr/0015-i3x-api-identities.md).
   'i3x-api': {
     role: 'plantmesh_i3x_api',
-    grants: { curated: 'plantmesh_model_writer', metrics: 'plantmesh_reader', i3x: 'plantmesh_i3x_server' },
+    grants: { curated: 'plantmesh_model_writer', metrics: 'plantmesh_metrics_editor', i3x: 'plantmesh_i3x_server' },
   },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 

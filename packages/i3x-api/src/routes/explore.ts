@@ -16,7 +16,7 @@ export async function exploreRoutes(app: FastifyInstance, context: RouteContext)
       serverName: context.serverName,
       capabilities: {
         query: { history: true },
-        update: { current: false, history: false },
+        update: { current: context.updating, history: context.updating },
         subscribe: { stream: context.streaming },
       },
     },
