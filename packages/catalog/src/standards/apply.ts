@@ -234,9 +234,35 @@ export function productName(text: string): string {
     .replace(/^_+|_+$/g, '');
 }
 
+const typeAliases: Record<string, string> = {
+  timestamptz: 'timestamp with time zone',
+  timestamp: 'timestamp without time zone',
+  timetz: 'time with time zone',
+  int: 'integer',
+  int4: 'integer',
+  int8: 'bigint',
+  int2: 'smallint',
+  float8: 'double precision',
+  float4: 'real',
+  bool: 'boolean',
+  decimal: 'numeric',
+  varchar: 'character varying',
+  char: 'character',
+  bpchar: 'character',
+};
+
+/** A PostgreSQL type as format_type names it (what discovery lists): `varchar(20)` -> `character varying(20)`. */
+export function postgresTypeName(type: string): string {
+  const text = type.trim().toLowerCase().replace(/\s+/g, ' ');
+  const match = /^([a-z0-9_ ]+?)\s*(\(.*\))?(\[\])?$/.exec(text);
+  if (!match) return text;
+  const [, name = '', modifier = '', array = ''] = match;
+  return `${typeAliases[name] ?? name}${modifier}${array}`;
+}
+
 /** The PostgreSQL type of an ODCS property: its physical type, or the one its logical type implies. */
 function columnType(property: NonNullable<NonNullable<Odcs['schema']>[number]['properties']>[number]): string {
-  if (property.physicalType) return property.physicalType.toLowerCase();
+  if (property.physicalType) return postgresTypeName(property.physicalType);
   switch (property.logicalType) {
     case 'integer':
       return 'bigint';
