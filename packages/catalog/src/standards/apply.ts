@@ -120,6 +120,8 @@ export function parseStandardFile(text: string, file: string): StandardDocument 
 
 /** What a contract registers: the product that owns it and its assets (tables and views). */
 export interface ContractRegistration {
+  /** The file it came from. */
+  file: string;
   contractId: string;
   product: Product;
   assets: Asset[];
@@ -128,6 +130,8 @@ export interface ContractRegistration {
 
 /** What a product file registers: the product, its ports resolved to assets. */
 export interface ProductRegistration {
+  /** The file it came from. */
+  file: string;
   product: Product;
   warnings: string[];
 }
@@ -369,7 +373,7 @@ export function contractToModel(
     ports: assets.map((asset) => ({ assetId: asset.id, direction: 'output' as const })),
     ...(contract.contractCreatedTs ? { createdAt: contract.contractCreatedTs } : {}),
   };
-  return { contractId: contract.id, product, assets, warnings };
+  return { file: at('/', '').file, contractId: contract.id, product, assets, warnings };
 }
 
 type Odps = {
@@ -456,7 +460,7 @@ export function productToModel(
     ports,
     ...(odps.productCreatedTs ? { createdAt: odps.productCreatedTs } : {}),
   };
-  return { product, warnings };
+  return { file: at('/', '').file, product, warnings };
 }
 
 /** What a set of files registers, contracts first so that products can name them. */
