@@ -6,6 +6,7 @@ import { ConfigError, createLogger, packageVersion, parseEnv } from '@plantmesh/
 import { importCommand } from '@plantmesh/information-model/store';
 import { storeUrlEnv, storeUrls } from '@plantmesh/schema';
 import { simulateCommand, simulateUsage } from '@plantmesh/simulator';
+import { catalogCommand } from './catalog.js';
 import { etlCommand } from './etl.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -46,6 +47,10 @@ commands:
                                        import OPC UA NodeSet2 information models into the I3X address space
                                        (CURATED_DATABASE_URL or DATABASE_URL; the UA base first, then each
                                        companion specification after those it requires)
+  catalog apply FILE [FILE ...] [--dry-run]
+                                       validate ODCS data contracts and ODPS data products (YAML or JSON)
+                                       against the published schemas and register them with the catalog
+                                       (CATALOG_URL, CATALOG_TOKEN; without CATALOG_URL only validate)
   help                                 show this text`;
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -107,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
       return importCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
     case 'etl':
       return etlCommand(rest);
+    case 'catalog':
+      return catalogCommand(rest);
     case undefined:
     case 'help':
     case '--help':
