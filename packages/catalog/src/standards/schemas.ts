@@ -5,18 +5,31 @@
  * OpenLineage documents are vendored under the repository's `standards/` folder with their source noted
  * in standards/README.md; they are read as published, never edited.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-/** The repository's `standards/` folder (the same depth from src/standards and dist/standards). */
-const standardsDir = new URL('../../../../standards/', import.meta.url);
+/**
+ * The folder of the published schemas: PLANTMESH_STANDARDS_DIR, or the repository's `standards/` (the
+ * same depth from src/standards and dist/standards).
+ */
+function standardsDir(): URL {
+  const dir = process.env.PLANTMESH_STANDARDS_DIR;
+  return dir ? pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`) : new URL('../../../../standards/', import.meta.url);
+}
 
 function standard(path: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(path, standardsDir), 'utf8'));
+  const file = new URL(path, standardsDir());
+  if (!existsSync(file)) {
+    throw new Error(
+      `the published schema ${path} is not at ${fileURLToPath(file)}: set PLANTMESH_STANDARDS_DIR to the repository's standards/ folder`,
+    );
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
 }
 
 export const odcsApiVersion = 'v3.1.0';
