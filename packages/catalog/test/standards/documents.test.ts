@@ -343,6 +343,34 @@ describe('open-standards documents of the shipped definitions (real PostgreSQL)'
       }
     });
 
+    it('the validators bite: a facet or an envelope that breaks its published schema is reported where it breaks', () => {
+      const [event] = jobEvents(assets, snapshot.edges, {
+        ...lineageOptions(kpis),
+        eventTime: '2026-12-01T00:00:00Z',
+      }).filter((e) => (e.job as { name: string }).name === 'etl-curated.heats');
+      const broken = structuredClone(event) as {
+        outputs: Array<{
+          facets: { columnLineage: { fields: Record<string, { inputFields: Array<Record<string, unknown>> }> } };
+        }>;
+        eventTime: string;
+      };
+      delete broken.outputs[0]?.facets.columnLineage.fields.heat_id?.inputFields[0]?.field;
+      broken.eventTime = 'yesterday';
+      expect(validateOpenLineage(broken)).toEqual(
+        expect.arrayContaining([
+          { path: '/eventTime', message: 'must match format "date-time"' },
+          { path: '/outputs/0/facets/columnLineage/fields/heat_id/inputFields/0', message: '"field" is required' },
+        ]),
+      );
+      const product = dataProduct(products.get('heats') as Product, { assets, producers: products });
+      expect(validateOdps({ ...product, status: 3, outputPorts: [{ name: 'x' }] })).toEqual(
+        expect.arrayContaining([
+          { path: '/status', message: 'must be string' },
+          { path: '/outputPorts/0', message: '"version" is required' },
+        ]),
+      );
+    });
+
     it('RunEvents from the batches the curated ETL logged and the KPI windows the business ETL computed', async () => {
       const options = lineageOptions(kpis);
       const jobs = new Map(lineageJobs(assets, snapshot.edges).map((job) => [job.via, job]));
