@@ -1,7 +1,7 @@
 /**
  * The OpenAPI document this server publishes at /v1/openapi.json, and the docs page at /v1/docs: CESMII's
  * I3X 1.0 document (openapi/i3x-v1-openapi.json, a copy of standards/i3x kept equal by a test) with this
- * server's additions — how to authenticate (API keys, bearer tokens, Basic for browsers; OpenID Connect when
+ * server's additions — aggregated history (`aggregate` on POST /objects/history), how to authenticate (API keys, bearer tokens, Basic for browsers; OpenID Connect when
  * an issuer is configured), the scope each operation needs, the 401/403/413/429 answers, these two paths —
  * and only the operations this server serves.
  */
@@ -83,6 +83,7 @@ export function publishedDocument(options: PublishedDocumentOptions): Document {
     schemes.oidc = { type: 'openIdConnect', openIdConnectUrl: oidc.discoveryUrl };
   }
   document.components = { ...document.components, securitySchemes: schemes };
+  addAggregates(document);
   const requirement = (scope: Scope): Array<Record<string, string[]>> => [
     { apiKey: [scope] },
     { bearer: [scope] },
@@ -221,4 +222,53 @@ ${sections.join('\n')}
 ${schemaSections.join('\n')}
 </body></html>
 `;
+}
+
+/**
+ * This server's addition to POST /objects/history: `aggregate: {interval, functions}` gives a value per interval
+ * of each sensor series (avg, min, max, first, last, count) instead of every sample. Marked `x-plantmesh` so
+ * that clients can tell it from the standard.
+ */
+function addAggregates(document: Document): void {
+  const schemas = (document.components.schemas ?? {}) as Record<string, Json>;
+  schemas.HistoryAggregate = {
+    type: 'object',
+    title: 'HistoryAggregate',
+    'x-plantmesh': 'addition to I3X 1.0',
+    description: [
+      "plantmesh's addition to I3X 1.0: aggregate each sensor series' history per interval instead of returning every sample.",
+      "The range is then [startTime, endTime): buckets tile it, aligned on 2000-01-03T00:00:00Z (TimescaleDB's origin), in UTC;",
+      'the first and last bucket hold only what is in the range. Each bucket is a VQT at its start whose value is an object',
+      'with the functions asked ({"avg": 1.5, "count": 60}); quality Good, or Bad (value null) when its samples carry no value.',
+      'The aggregates are over every stored value, whatever its quality; buckets without samples are left out.',
+      'Elements that are not sensor series have no aggregate (one GoodNoData value at startTime).',
+      'Computed by the stable SQL interface (api.samples_bucketed), from the minute and hour rollups where the interval and the range fall on them.',
+    ].join(' '),
+    properties: {
+      interval: {
+        type: 'string',
+        description:
+          'Bucket width: an ISO 8601 duration of weeks, days, hours, minutes or seconds (PT1M, PT15S, PT1H, P1D), 1 ms to 100 years.',
+        examples: ['PT1M'],
+      },
+      functions: {
+        type: 'array',
+        items: { type: 'string', enum: ['avg', 'min', 'max', 'first', 'last', 'count'] },
+        minItems: 1,
+        description: 'The aggregates in each bucket value; all six when left out.',
+      },
+    },
+    required: ['interval'],
+  };
+  const request = schemas.GetObjectHistoryRequest as { properties?: Record<string, Json> } | undefined;
+  if (request?.properties) {
+    request.properties.aggregate = {
+      $ref: '#/components/schemas/HistoryAggregate',
+      description: "plantmesh's addition: a value per interval of each series (see HistoryAggregate).",
+    };
+  }
+  const history = document.paths['/objects/history']?.post;
+  if (history) {
+    history.description = `${history.description ?? ''}\n\nplantmesh addition: \`aggregate: {"interval": "PT1M", "functions": ["avg", "max"]}\` answers a value per interval of each sensor series (HistoryAggregate).`;
+  }
 }

@@ -30,6 +30,16 @@ export interface History {
   components?: Record<string, Omit<History, 'isComposition'> & { isComposition: boolean }>;
 }
 
+/** The aggregates of history per interval (this server's addition to POST /objects/history). */
+export const aggregateFunctions = ['avg', 'min', 'max', 'first', 'last', 'count'] as const;
+export type AggregateFunction = (typeof aggregateFunctions)[number];
+
+export interface Aggregate {
+  /** The bucket width in seconds (an ISO 8601 duration on input). */
+  seconds: number;
+  functions: AggregateFunction[];
+}
+
 export interface ValueLimits {
   maxCompositionDepth: number;
   maxComponents: number;
@@ -186,19 +196,27 @@ export class ValueReader {
     return result;
   }
 
-  /** History of the objects in [start, end], time order, with components through maxDepth. */
+  /**
+   * History of the objects in [start, end], time order, with components through maxDepth; or, with an
+   * aggregate, a value per bucket of the series in [start, end) (api.samples_bucketed).
+   */
   async history(
     roots: ResolvedObject[],
     range: { start: string; end: string },
     maxDepth: number,
     truncation: Truncation,
+    aggregate?: Aggregate,
   ): Promise<Map<string, History>> {
     const { objects, children } = await this.tree(roots, maxDepth, truncation);
     const own = new Map<string, Vqt[]>();
     const startUtc = new Date(Date.parse(range.start)).toISOString().replace(/\.000Z$/, 'Z');
     for (const object of objects.values()) {
       let values: Vqt[] = [];
-      if (object.value.kind === 'series') {
+      if (aggregate) {
+        if (object.value.kind === 'series') {
+          values = await this.buckets(object.value.seriesId, range, aggregate, truncation);
+        }
+      } else if (object.value.kind === 'series') {
         const { rows } = await this.metrics.query<{ value: number | null; quality: number; ts: string }>(
           `select value, quality, ${utcSql('ts')} as ts from metrics.samples
            where series_id = $1 and ts >= $2::timestamptz and ts <= $3::timestamptz
@@ -238,5 +256,58 @@ export class ValueReader {
       return result;
     };
     return new Map(roots.map((root) => [root.elementId, build(root.elementId, new Set([root.elementId]))]));
+  }
+
+  /**
+   * A series' aggregates per bucket, through the stable SQL interface (api.samples_bucketed: the rollups where
+   * the interval and the range fall on theirs, the samples otherwise). Each bucket is a VQT at its start
+   * (buckets are aligned on 2000-01-03T00:00Z, TimescaleDB's origin; the first and last hold only what is in
+   * the range) whose value has the functions asked; a bucket whose samples carry no value is Bad.
+   */
+  private async buckets(
+    seriesId: number,
+    range: { start: string; end: string },
+    aggregate: Aggregate,
+    truncation: Truncation,
+  ): Promise<Vqt[]> {
+    const { rows } = await this.metrics.query<{
+      ts: string;
+      samples: string;
+      avg: number | null;
+      min: number | null;
+      max: number | null;
+      first: number | null;
+      last: number | null;
+    }>(
+      `select ${utcSql('b.bucket')} as ts, b.samples, b.avg, b.min, b.max, b.first, b.last
+         from metrics.series s,
+              api.samples_bucketed(s.path, $2::timestamptz, $3::timestamptz, $4::float8 * interval '1 second') b
+        where s.id = $1
+        order by b.bucket limit $5`,
+      [seriesId, range.start, range.end, aggregate.seconds, this.limits.maxHistoryValues + 1],
+    );
+    if (rows.length > this.limits.maxHistoryValues) {
+      truncation.add(
+        `at most ${this.limits.maxHistoryValues} history values per element (MAX_HISTORY_VALUES): the earliest buckets are returned`,
+      );
+      rows.length = this.limits.maxHistoryValues;
+    }
+    return rows.map((row): Vqt => {
+      const count = Number(row.samples);
+      if (count === 0) return { value: null, quality: 'Bad', timestamp: row.ts };
+      const all: Record<AggregateFunction, number | null> = {
+        avg: row.avg,
+        min: row.min,
+        max: row.max,
+        first: row.first,
+        last: row.last,
+        count,
+      };
+      return {
+        value: Object.fromEntries(aggregate.functions.map((name) => [name, all[name]])),
+        quality: 'Good',
+        timestamp: row.ts,
+      };
+    });
   }
 }
