@@ -1,5 +1,6 @@
 export * from './apply.js';
 export * from './asyncapi.js';
+export * from './documents.js';
 export * from './odcs.js';
 export * from './odps.js';
 export * from './openlineage.js';

@@ -29,9 +29,13 @@ export interface ContractOptions {
 /** An ODCS document, as a plain object (what the published schema validates). */
 export type OdcsContract = Record<string, unknown> & { id: string; schema: Array<Record<string, unknown>> };
 
-/** The id of the contract of an asset: stable, so that products and lineage can refer to it. */
-export function contractId(asset: Pick<Asset, 'name'>): string {
-  return `urn:plantmesh:contract:${asset.name}`;
+/**
+ * The id of the contract of an asset: stable, so that products and lineage can refer to it. A table
+ * registered from a contract keeps that contract's id.
+ */
+export function contractId(asset: Pick<Asset, 'name'> & { properties?: Asset['properties'] }): string {
+  const registered = asset.properties?.contractId;
+  return typeof registered === 'string' && registered ? registered : `urn:plantmesh:contract:${asset.name}`;
 }
 
 /** The ODCS logical type of a PostgreSQL type (as format_type names it). */

@@ -113,6 +113,28 @@ export async function registerWithCatalog(
   return done;
 }
 
+/**
+ * The contracts the catalog already holds, by id: the tables registered from a contract keep its id
+ * (asset property `contractId`), so that a product file applied later may name it.
+ */
+export async function registeredContracts(catalogUrl: string): Promise<Map<string, string[]>> {
+  const base = catalogUrl.replace(/\/$/, '');
+  const contracts = new Map<string, string[]>();
+  for (const kind of ['postgres_table', 'postgres_view']) {
+    for (let offset = 0; ; offset += 1_000) {
+      const response = await fetch(`${base}/assets?kind=${kind}&limit=1000&offset=${offset}`);
+      if (!response.ok) throw new RegistrationError('-', response.status, `listing the catalog's ${kind} assets`);
+      const page = (await response.json()) as { assets: Asset[]; total: number };
+      for (const asset of page.assets) {
+        const id = asset.properties?.contractId;
+        if (typeof id === 'string') contracts.set(id, [...(contracts.get(id) ?? []), asset.id]);
+      }
+      if (page.assets.length === 0 || offset + page.assets.length >= page.total) break;
+    }
+  }
+  return contracts;
+}
+
 export const catalogApplyUsage = `usage: plantmesh catalog apply FILE [FILE ...] [--dry-run]
   registers ODCS data contracts (kind: DataContract) and ODPS data products (kind: DataProduct), YAML or
   JSON, after validating them against the published schemas; contracts first, so that products may name
@@ -151,9 +173,20 @@ export async function catalogApply(
       return 2;
     }
   }
+  // Product files may name contracts the catalog already holds.
+  let known = new Map<string, string[]>();
+  if (env.CATALOG_URL && files.some(({ text }) => /^kind:\s*DataProduct|"kind"\s*:\s*"DataProduct"/m.test(text))) {
+    try {
+      known = await registeredContracts(env.CATALOG_URL);
+    } catch (error) {
+      printError(
+        `cannot list the catalog's contracts (${(error as Error).message}); only these files' contracts are known`,
+      );
+    }
+  }
   let applied: AppliedFiles;
   try {
-    applied = readStandardFiles(files);
+    applied = readStandardFiles(files, (id) => known.get(id));
   } catch (error) {
     if (!(error instanceof StandardFileError)) throw error;
     for (const line of error.message.split('\n')) printError(line);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discover } from '../../src/discovery.js';
 import type { ProductDetail } from '../../src/model.js';
 import { buildServer } from '../../src/server.js';
-import { catalogApply } from '../../src/standards/index.js';
+import { catalogApply, productDocuments, validateOdcs, validateOdps } from '../../src/standards/index.js';
 import { CatalogStore } from '../../src/store.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
@@ -107,6 +107,22 @@ describe('plantmesh catalog apply against the catalog API (real PostgreSQL)', ()
       nullable: false,
     });
     expect(table?.columns.find((column) => column.name === 'sample_id')).toMatchObject({ key: true });
+    // What the catalog now holds, written back in the standards: valid, with the laboratory's units.
+    const documents = productDocuments(detail, {
+      postgres: { host: 'lims-db.lab.example', port: 5432, database: 'lims' },
+      catalogUrl: url,
+    });
+    expect(validateOdps(documents.product)).toEqual([]);
+    expect(documents.contracts).toHaveLength(1);
+    expect(validateOdcs(documents.contracts[0])).toEqual([]);
+    // The laboratory's contract id is kept, so that its own product file still names it.
+    expect(documents.contracts[0]?.id).toBe('7f3c2a91-5d4e-4b8a-9c61-0e2f4a7b9d13');
+    expect(documents.product.outputPorts).toEqual([
+      expect.objectContaining({ name: 'lims.heat_chemistry', contractId: '7f3c2a91-5d4e-4b8a-9c61-0e2f4a7b9d13' }),
+    ]);
+    expect(documents.product.inputPorts).toEqual([
+      { name: 'curated.heats', version: '1.0.0', contractId: 'urn:plantmesh:contract:curated.heats' },
+    ]);
     // Applying again replaces, it does not duplicate.
     const again = await run([fixture('lims-heat-chemistry.odcs.yaml')], { CATALOG_URL: url, CATALOG_TOKEN: token });
     expect(again.out).toContain('replaced product heat_chemistry');
@@ -118,7 +134,12 @@ describe('plantmesh catalog apply against the catalog API (real PostgreSQL)', ()
     expect(refused.err).toEqual([
       'product heat_chemistry: the catalog answered 401: the registration token is not valid',
     ]);
-    const invalid = await run([fixture('lims-heat-chemistry.odps.yaml')], { CATALOG_URL: url, CATALOG_TOKEN: token });
+    // The laboratory's contract is registered now: its product file alone applies, naming it.
+    const later = await run([fixture('lims-heat-chemistry.odps.yaml')], { CATALOG_URL: url, CATALOG_TOKEN: token });
+    expect(later.err).toEqual([]);
+    expect(later.out).toContain('replaced product heat_chemistry');
+    // Without the catalog to ask, that contract is unknown.
+    const invalid = await run([fixture('lims-heat-chemistry.odps.yaml')], {});
     expect(invalid.code).toBe(2);
     expect(invalid.err[0]).toMatch(
       /lims-heat-chemistry\.odps\.yaml:20:17: \/outputPorts\/0\/contractId: contract "7f3c2a91-5d4e-4b8a-9c61-0e2f4a7b9d13" is not registered/,
