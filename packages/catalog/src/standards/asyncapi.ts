@@ -280,7 +280,14 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
 
   // The events the curated definitions take, with their payload schemas.
   const curated = input.curated ?? [];
-  const definitionMessage = (definition: CuratedDefinition) => ({
+  // One message per definition in components, referred to by every channel that carries it.
+  const productMessages: Record<string, unknown> = {};
+  const definitionMessage = (definition: CuratedDefinition) => {
+    const key = `curated.${definition.product.name}`;
+    productMessages[key] ??= productMessage(definition);
+    return ref(`#/components/messages/${key}`);
+  };
+  const productMessage = (definition: CuratedDefinition) => ({
     name: definition.product.name,
     title: `${definition.product.name} event`,
     summary: definition.product.description,
@@ -451,7 +458,7 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
     servers,
     channels,
     operations,
-    components: { messages },
+    components: { messages: { ...messages, ...productMessages } },
     ...(seen.length > limit ? { 'x-plantmesh-topics-omitted': seen.length - limit } : {}),
   };
 }

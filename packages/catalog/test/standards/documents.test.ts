@@ -437,7 +437,9 @@ describe('open-standards documents of the shipped definitions (real PostgreSQL)'
       expect(addresses).toContain('$share/plantmesh/plant1/#');
       // The topic seen, with the heats payload schema as its message.
       const seen = Object.values(channels).find((c) => c.address === 'plant1/caster/cc1/events/heat.finished');
-      expect(seen?.messages.heats?.payload).toMatchObject({
+      expect(seen?.messages.heats).toEqual({ $ref: '#/components/messages/curated.heats' });
+      const messages = (document.components as { messages: Record<string, { payload?: unknown }> }).messages;
+      expect(messages['curated.heats']?.payload).toMatchObject({
         required: ['heatId', 'grade', 'castWeight_t', 'durationMin', 'occurredAt'],
       });
       for (const definition of curated) {
