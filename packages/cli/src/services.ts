@@ -87,6 +87,8 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
         I3X_HOST: '127.0.0.1',
         I3X_PORT: String(endpoints.ports.i3xApi),
         ALLOW_PLAIN_HTTP: 'true',
+        // The live stream that feeds subscriptions, as its own RabbitMQ user (plantmesh-i3x-api).
+        AMQP_URL: endpoints.amqpUrls['i3x-api'],
       },
     },
     {

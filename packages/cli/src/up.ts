@@ -217,8 +217,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     }
     row('', 'people, models and Grafana: pnpm plantmesh users create NAME --role reader|results-writer');
     row('rabbitmq', `${rabbitmq.url}   management ${rabbitmq.managementUrl} (user plantmesh, password plantmesh)`);
-    // The I3X API runs without the live stream here (no local subscriptions yet): its user is not printed.
-    for (const service of brokerServices.filter((name) => name !== 'i3x-api')) {
+    for (const service of brokerServices) {
       row('', `${service} connects as ${brokerUrl(rabbitmq.url, service, brokerPasswords[service])}`);
     }
     row('', `SDK live values (liveUrl): ${brokerUrl(rabbitmq.url, 'live-reader', brokerPasswords['live-reader'])}`);

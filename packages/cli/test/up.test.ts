@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seriesObjectId } from '@plantmesh/information-model';
 import { isPortOpen, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,8 +103,40 @@ describe('plantmesh up', () => {
     };
     await waitFor(
       'each service connected to RabbitMQ as its own user',
-      async () => (await brokerUsers()) === 'plantmesh-amqp-writer plantmesh-events-reader plantmesh-sensors-reader',
+      async () =>
+        (await brokerUsers()) ===
+        'plantmesh-amqp-writer plantmesh-events-reader plantmesh-i3x-api plantmesh-sensors-reader',
     );
+    // The I3X API serves subscriptions, fed by the live stream: with the printed key, a subscription to a
+    // simulated series gets its new samples through /sync.
+    const apiKey = output.join('\n').match(/key (pmk_[\w-]{43})/)?.[1] as string;
+    expect(apiKey).toBeDefined();
+    const i3x = async (route: string, body: unknown) => {
+      const response = await fetch(`http://127.0.0.1:${ports.i3xApi}/v1${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify(body),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: read freely
+      return (await response.json()) as any;
+    };
+    const seriesClient = new pg.Client(postgresUrl);
+    await seriesClient.connect();
+    const path = (await seriesClient.query('select path from metrics.series order by id limit 1')).rows[0].path;
+    await seriesClient.end();
+    const { subscriptionId } = (await i3x('/subscriptions', { clientId: 'up-test' })).result;
+    await waitFor('the series registered (once the model has it)', async () => {
+      const registered = await i3x('/subscriptions/register', {
+        clientId: 'up-test',
+        subscriptionId,
+        elementIds: [seriesObjectId(path)],
+      });
+      return registered.success === true;
+    });
+    await waitFor('live updates through /sync', async () => {
+      const synced = await i3x('/subscriptions/sync', { clientId: 'up-test', subscriptionId });
+      return (synced.result ?? []).some((batch: { updates: unknown[] }) => batch.updates.length > 0);
+    });
     for (const name of ['amqp-writer', 'events-reader', 'sensors-reader', 'etl-curated', 'etl-business']) {
       expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
     }
