@@ -40,6 +40,9 @@ export interface Aggregate {
   functions: AggregateFunction[];
 }
 
+/** Where buckets start: TimescaleDB's time_bucket origin, as metrics.bucket has it. */
+const BUCKET_ORIGIN = Date.parse('2000-01-03T00:00:00Z');
+
 export interface ValueLimits {
   maxCompositionDepth: number;
   maxComponents: number;
@@ -270,6 +273,17 @@ export class ValueReader {
     aggregate: Aggregate,
     truncation: Truncation,
   ): Promise<Vqt[]> {
+    // At most maxHistoryValues intervals are asked for: the work stays bounded whatever the range and the
+    // interval (a year by the millisecond), and the earliest are answered, as for samples.
+    const width = aggregate.seconds * 1_000;
+    const firstBucket = BUCKET_ORIGIN + Math.floor((Date.parse(range.start) - BUCKET_ORIGIN) / width) * width;
+    let end = range.end;
+    if ((Date.parse(range.end) - firstBucket) / width > this.limits.maxHistoryValues) {
+      end = new Date(firstBucket + this.limits.maxHistoryValues * width).toISOString();
+      truncation.add(
+        `at most ${this.limits.maxHistoryValues} history values per element (MAX_HISTORY_VALUES): the earliest intervals are returned`,
+      );
+    }
     const { rows } = await this.metrics.query<{
       ts: string;
       samples: string;
@@ -284,11 +298,11 @@ export class ValueReader {
               api.samples_bucketed(s.path, $2::timestamptz, $3::timestamptz, $4::float8 * interval '1 second') b
         where s.id = $1
         order by b.bucket limit $5`,
-      [seriesId, range.start, range.end, aggregate.seconds, this.limits.maxHistoryValues + 1],
+      [seriesId, range.start, end, aggregate.seconds, this.limits.maxHistoryValues + 1],
     );
     if (rows.length > this.limits.maxHistoryValues) {
       truncation.add(
-        `at most ${this.limits.maxHistoryValues} history values per element (MAX_HISTORY_VALUES): the earliest buckets are returned`,
+        `at most ${this.limits.maxHistoryValues} history values per element (MAX_HISTORY_VALUES): the earliest intervals are returned`,
       );
       rows.length = this.limits.maxHistoryValues;
     }

@@ -307,6 +307,14 @@ describe('aggregated history over the real stores', () => {
     compare(answer.body.results[0].result.values, expected(samples, T0, T0 + 3 * HOUR, 60).slice(0, 10));
   });
 
+  it('a range of more intervals than MAX_HISTORY_VALUES is cut to the earliest of them before it is read (206)', async () => {
+    // Three hours by the millisecond: the first 100,000 milliseconds are read and answered.
+    const answer = await aggregated(T0, T0 + 3 * HOUR, { interval: 'PT0.001S' });
+    expect(answer.status).toBe(206);
+    expect(answer.body.responseDetail.detail).toMatch(/MAX_HISTORY_VALUES\): the earliest intervals/);
+    compare(answer.body.results[0].result.values, expected(samples, T0, T0 + 100_000, 0.001));
+  });
+
   it('without aggregate, history is every sample as before', async () => {
     const answer = await call('POST', '/objects/history', {
       elementIds: [element],
