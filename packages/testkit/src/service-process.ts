@@ -8,6 +8,8 @@ export interface ServiceProcessOptions {
   /** The service's `src/main.ts` (or any TypeScript entry point). */
   entry: string;
   args?: string[];
+  /** Options for node itself, e.g. `--cpu-prof` for a profile of a benchmark run. */
+  nodeOptions?: string[];
   env: Record<string, string>;
   logFile: string;
   onLine?: (line: string) => void;
@@ -20,7 +22,14 @@ export interface ServiceProcessOptions {
 export function startServiceProcess(options: ServiceProcessOptions): ManagedProcess {
   const managed = new ManagedProcess({
     command: process.execPath,
-    args: ['--conditions=source', '--import', tsxLoader, options.entry, ...(options.args ?? [])],
+    args: [
+      ...(options.nodeOptions ?? []),
+      '--conditions=source',
+      '--import',
+      tsxLoader,
+      options.entry,
+      ...(options.args ?? []),
+    ],
     env: { ...process.env, ...options.env },
     logFile: options.logFile,
     onLine: options.onLine,

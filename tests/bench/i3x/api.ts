@@ -1,0 +1,323 @@
+/**
+ * The I3X API under load, beside a bare `node:http` JSON endpoint measured in the same run by the same client:
+ * - last known value of 1 element and of 100 elements at 50 connections (req/s, p99);
+ * - history of one series over one day at 1 Hz (86,400 points), time to last byte;
+ * - GET /objects over 100,000 series objects, time to last byte;
+ * - SSE fan-out: 100 subscriptions of 100 elements each, streamed, while the plant publishes every element
+ *   once a second through the readers and the writer (10,000 samples/s): delivery lag from the sample's
+ *   timestamp to its arrival on the stream.
+ *   pnpm bench:i3x        (about 10 minutes; prints its figures and updates BENCHMARKS.md)
+ *   BENCH_SECONDS=3 BENCH_OBJECTS=5000 pnpm bench:i3x    a smaller run, recorded nowhere
+ *   BENCH_PROFILE=/tmp/prof ...    the API's CPU profile, written there when it stops
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brokerUrl, setupBroker } from '@plantmesh/core';
+import { seriesObjectId } from '@plantmesh/information-model';
+import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
+import { buildSeries, Simulator } from '@plantmesh/simulator';
+import { freePort, startServiceProcess, waitFor } from '@plantmesh/testkit';
+import { IngestPlatform } from '../../support/ingest-platform.js';
+import { recordSection, table } from '../record.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const objects = Number(process.env.BENCH_OBJECTS ?? 100_000);
+const recorded = process.env.BENCH_SECONDS === undefined && process.env.BENCH_OBJECTS === undefined;
+const connections = 50;
+const subscriptions = 100;
+const perSubscription = 100;
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const round = (n: number) => Math.round(n).toLocaleString('en-US');
+const entry = fileURLToPath(new URL('../../../packages/i3x-api/src/main.ts', import.meta.url));
+const historyPath = 'bench/history/line/cell/temperature';
+const day = { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' };
+
+interface Load {
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** `connections` clients on keep-alive connections, each sending the request again as soon as its answer ends. */
+async function load(port: number, path: string, body: string | undefined, headers: Record<string, string>) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1_000;
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const began = performance.now();
+      const req = request(
+        { host: '127.0.0.1', port, path, agent, method: body ? 'POST' : 'GET', headers },
+        (response) => {
+          if (response.statusCode !== 200) reject(new Error(`${path}: ${response.statusCode}`));
+          response.on('data', () => {});
+          response.on('end', () => {
+            latencies.push(performance.now() - began);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const client = async () => {
+    while (performance.now() < until) await once();
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, client));
+  const elapsed = (performance.now() - started) / 1_000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) } as Load;
+}
+
+/** A plain JSON endpoint in a process of its own, answering every request with `body`. */
+async function bareServer(body: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const code = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }); res.end(process.env.BODY); }); })
+    .listen(${port}, '127.0.0.1', () => console.log('listening'));`;
+  const child = spawn(process.execPath, ['-e', code], { env: { BODY: body }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout?.once('data', resolve));
+  return { port, child };
+}
+
+/** Time to the last byte of one request, the best of `runs`; and the answer. */
+async function timed(url: string, init: RequestInit, runs = 5): Promise<{ ms: number; text: string }> {
+  let best = { ms: Number.POSITIVE_INFINITY, text: '' };
+  for (let run = 0; run < runs; run += 1) {
+    const began = performance.now();
+    const response = await fetch(url, init);
+    const text = await response.text();
+    const ms = performance.now() - began;
+    if (response.status !== 200) throw new Error(`${url}: ${response.status} ${text.slice(0, 300)}`);
+    if (ms < best.ms) best = { ms, text };
+  }
+  return best;
+}
+
+const platform = await IngestPlatform.start();
+const stopAll: Array<() => Promise<unknown>> = [];
+process.once('SIGINT', () => void platform.stop().then(() => process.exit(130)));
+try {
+  const dbPassword = generatePassword();
+  const amqpPassword = generatePassword();
+  await platform.query(`alter role plantmesh_i3x_api password '${scramVerifier(dbPassword)}'`);
+  await setupBroker({
+    amqpUrl: platform.rabbitmq.url,
+    managementUrl: platform.rabbitmq.managementApiUrl as string,
+    passwords: { 'i3x-api': amqpPassword },
+  });
+  await platform.startWriter();
+  await platform.startSensorsReader();
+
+  // The plant's series, as the writer registers them, and many more of another site; a day of one series.
+  const plant = buildSeries(subscriptions * perSubscription, 7, 'plant1');
+  say(`storing ${round(objects)} series, their last values, and a day of 1 Hz samples of one ...`);
+  await platform.query(
+    `insert into metrics.series (path, unit)
+     select p, 'CEL' from unnest($1::text[]) as p
+     union all select 'bench/area' || (n / 10000) || '/line' || (n / 1000 % 10) || '/cell' || (n / 10 % 100) || '/tag' || (n % 10), 'CEL'
+       from generate_series(1, $2::int) as n
+     union all select $3, 'CEL'`,
+    [plant.map((series) => series.topic), Math.max(0, objects - plant.length - 1), historyPath],
+  );
+  await platform.query(`insert into metrics.latest (series_id, ts, value) select id, now(), id from metrics.series`);
+  await platform.query(`select metrics.create_partitions('2026-12-31')`);
+  await platform.query(
+    `insert into metrics.samples (series_id, ts, value)
+     select (select id from metrics.series where path = $1), $2::timestamptz + n * interval '1 second', n
+       from generate_series(0, 86399) as n`,
+    [historyPath, day.start],
+  );
+
+  const made = await platform.cli(['keys', 'create', 'bench', '--scopes', 'read,subscribe']);
+  const key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const port = await freePort();
+  const opsPort = await freePort();
+  const api = startServiceProcess({
+    entry,
+    env: {
+      DATABASE_URL: serviceUrl(platform.postgres.url, 'i3x-api', dbPassword),
+      AMQP_URL: brokerUrl(platform.rabbitmq.url, 'i3x-api', amqpPassword),
+      ALLOW_PLAIN_HTTP: 'true',
+      I3X_HOST: '127.0.0.1',
+      I3X_PORT: String(port),
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: String(opsPort),
+      MAX_OBJECTS: '10000000',
+      RATE_LIMIT_MAX: '0',
+      LOG_LEVEL: 'warn',
+    },
+    logFile: join(platform.logDir, 'i3x-api.log'),
+    nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+  });
+  stopAll.push(() => api.stop('SIGTERM'));
+  const base = `http://127.0.0.1:${port}/v1`;
+  const historyId = seriesObjectId(historyPath);
+  say('waiting for the model to hold every series ...');
+  await waitFor(
+    'every series an object',
+    async () => {
+      if (!api.alive) throw new Error(`the API exited:\n${api.tail()}`);
+      const response = await fetch(`${base}/objects/list`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ elementIds: [historyId] }),
+      });
+      return ((await response.json()) as { results?: Array<{ success: boolean }> }).results?.[0]?.success === true;
+    },
+    600_000,
+  );
+
+  // Last known values at 50 connections, beside the bare endpoint answering the single-element body.
+  const one = JSON.stringify({ elementIds: [seriesObjectId(plant[0]?.topic as string)] });
+  const hundred = JSON.stringify({ elementIds: plant.slice(0, 100).map((series) => seriesObjectId(series.topic)) });
+  const oneAnswer = await timed(`${base}/objects/value`, { method: 'POST', headers, body: one }, 1);
+  const bare = await bareServer(oneAnswer.text);
+  stopAll.push(async () => bare.child.kill());
+  say(`load: ${connections} connections, ${seconds} s each ...`);
+  const baseline = await load(bare.port, '/', one, { 'content-type': 'application/json' });
+  const single = await load(port, '/v1/objects/value', one, headers);
+  const many = await load(port, '/v1/objects/value', hundred, headers);
+  for (const [what, result] of [
+    ['bare node:http', baseline],
+    ['value of 1 element', single],
+    ['value of 100 elements', many],
+  ] as const) {
+    say(`${what}: ${round(result.perSecond)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
+  }
+
+  // One day of one series, and every object.
+  const history = await timed(`${base}/objects/history`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ elementIds: [historyId], startTime: day.start, endTime: day.end }),
+  });
+  const points = (JSON.parse(history.text).results?.[0]?.result?.values ?? []).length;
+  say(`history of one day at 1 Hz: ${round(points)} points in ${history.ms.toFixed(0)} ms`);
+  const listing = await timed(`${base}/objects`, { headers }, 3);
+  const listed = (JSON.parse(listing.text).result ?? []).length;
+  say(`GET /objects: ${round(listed)} objects in ${listing.ms.toFixed(0)} ms`);
+
+  // SSE fan-out: every subscription streamed; the plant publishes each element once a second.
+  const lags: number[] = [];
+  const streams = new AbortController();
+  stopAll.push(async () => streams.abort());
+  for (let s = 0; s < subscriptions; s += 1) {
+    const created = await fetch(`${base}/subscriptions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ clientId: `bench-${s}` }),
+    }).then((response) => response.json() as Promise<{ result: { subscriptionId: string } }>);
+    const subscriptionId = created.result.subscriptionId;
+    const elementIds = plant
+      .slice(s * perSubscription, (s + 1) * perSubscription)
+      .map((series) => seriesObjectId(series.topic));
+    await fetch(`${base}/subscriptions/register`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId, elementIds }),
+    });
+    const response = await fetch(`${base}/subscriptions/stream`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId }),
+      signal: streams.signal,
+    });
+    void (async () => {
+      const decoder = new TextDecoder();
+      let pending = '';
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        const now = Date.now();
+        pending += decoder.decode(chunk, { stream: true });
+        const events = pending.split('\n\n');
+        pending = events.pop() ?? '';
+        for (const event of events) {
+          if (!event.startsWith('data: ')) continue;
+          for (const update of JSON.parse(event.slice(6)) as Array<{ timestamp: string }>) {
+            lags.push(now - Date.parse(update.timestamp));
+          }
+        }
+      }
+    })().catch(() => {});
+  }
+  const rate = subscriptions * perSubscription;
+  say(
+    `fan-out: ${subscriptions} streams of ${perSubscription} elements; the plant publishes ${round(rate)} samples/s ...`,
+  );
+  const simulator = new Simulator({
+    sensorsUrl: platform.publisherUrl('sensors'),
+    series: rate,
+    samplesPerSecond: rate,
+    samplesPerMessage: 1,
+    sensorQos: 0,
+    eventsPerSecond: 0,
+    eventQos: 1,
+    seed: 7,
+    site: 'plant1',
+    maxSamples: rate * seconds * 3,
+  });
+  const published = await simulator.run();
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  streams.abort();
+  lags.sort((a, b) => a - b);
+  const lag = (q: number) => (lags[Math.floor(q * (lags.length - 1))] ?? Number.NaN) / 1_000;
+  say(
+    `fan-out: ${round(published.samples)} samples published in ${(published.elapsedMs / 1000).toFixed(1)} s, ` +
+      `${round(lags.length)} updates delivered, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
+  );
+
+  if (recorded) {
+    recordSection(
+      'i3x-api',
+      [
+        '### The I3X API under load (`pnpm bench:i3x`)',
+        '',
+        `${new Date().toISOString().slice(0, 10)}, this machine (2 cores shared by the client, the API, PostgreSQL and, for`,
+        'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it.',
+        `${connections} connections on keep-alive, ${seconds} s each; the bare endpoint answers the single-element body.`,
+        '',
+        table(
+          ['measure', 'figure', 'target'],
+          [
+            [
+              'bare `node:http` JSON endpoint',
+              `${round(baseline.perSecond)} req/s, p99 ${baseline.p99.toFixed(1)} ms`,
+              '',
+            ],
+            [
+              'last known value, 1 element',
+              `${round(single.perSecond)} req/s (${((100 * single.perSecond) / baseline.perSecond).toFixed(0)}% of bare), p99 ${single.p99.toFixed(1)} ms`,
+              '≥ 30% of bare',
+            ],
+            [
+              'last known value, 100 elements',
+              `${round(many.perSecond)} req/s, p99 ${many.p99.toFixed(1)} ms`,
+              'p99 < 20 ms',
+            ],
+            [
+              'history, one day at 1 Hz',
+              `${round(points)} points, ${history.ms.toFixed(0)} ms to the last byte`,
+              '< 300 ms',
+            ],
+            ['GET /objects', `${round(listed)} objects, ${listing.ms.toFixed(0)} ms to the last byte`, ''],
+            [
+              `SSE fan-out, ${subscriptions} × ${perSubscription} elements at ${round(rate)} samples/s`,
+              `${round(lags.length)} updates, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
+              'p99 < 1 s',
+            ],
+          ],
+        ),
+      ].join('\n'),
+    );
+  }
+} finally {
+  for (const stop of stopAll.reverse()) await stop().catch(() => {});
+  await platform.stop();
+}
