@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@plantmesh/core';
+import { seriesObjectId } from '@plantmesh/information-model';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { PostgresServer, waitFor } from '@plantmesh/testkit';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -21,7 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, buildServer, OidcVerifier, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, ModelSync, OidcVerifier, storePlatformOnce } from '../src/index.js';
 import { insertKey } from './keys.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
@@ -270,6 +271,60 @@ describe('I3X API security (real PostgreSQL)', () => {
         403,
         /operator-7 lacks the "read"/,
       );
+    });
+
+    it('a token with the write scope updates values, audited under its subject; one without it is refused', async () => {
+      const path = 'plant7/area/line/cell/level';
+      await admin.query(`insert into metrics.series (path, unit) values ($1, 'MTR')`, [path]);
+      await new ModelSync({
+        curated: admin,
+        metrics: admin,
+        plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
+        log,
+        intervalMs: 1_000,
+      }).round();
+      const writing = await buildServer({
+        curated: admin,
+        metrics: admin,
+        i3x: admin,
+        log,
+        version: '0.1.0',
+        auth: {
+          apiKeys,
+          oidc: new OidcVerifier({ issuer: issuer.url, audience }),
+          rateLimits: { max: 0, anonymousMax: 0 },
+        },
+      });
+      try {
+        const put = async (scope: string) =>
+          writing.inject({
+            method: 'PUT',
+            url: '/v1/objects/value',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({ scope })}` },
+            payload: JSON.stringify({ updates: [{ elementId: seriesObjectId(path), value: { value: 2.5 } }] }),
+          });
+        expectRefusal(await put('openid i3x:read i3x:subscribe'), 403, /operator-7 lacks the "write"/);
+        const written = await put('openid i3x:write');
+        expect(written.statusCode).toBe(200);
+        expect(written.json()).toEqual({
+          success: true,
+          results: [{ success: true, elementId: seriesObjectId(path), result: null }],
+        });
+        const { rows } = await admin.query(
+          'select principal_kind, principal_id, principal_name, new_value from i3x.update_audit where element_id = $1',
+          [seriesObjectId(path)],
+        );
+        expect(rows).toEqual([
+          {
+            principal_kind: 'token',
+            principal_id: expect.stringContaining('operator-7'),
+            principal_name: 'operator-7',
+            new_value: { value: 2.5, quality: 'Good', timestamp: expect.any(String) },
+          },
+        ]);
+      } finally {
+        await writing.close();
+      }
     });
 
     it('refuses expired, foreign, misdirected, unsigned and tampered tokens with 401 invalid_token', async () => {
