@@ -27,6 +27,9 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=1000:1000 /out /app
+# The published schemas of the standards the catalog and `plantmesh catalog apply` validate against.
+COPY standards/ /app/standards/
+ENV PLANTMESH_STANDARDS_DIR=/app/standards
 # uid 1000 ("node" in the base image): the chart runs every service as 1000 with a read-only root.
 USER 1000
 CMD ["node", "dist/main.js"]
