@@ -14,7 +14,7 @@ push=true
 [ "${1:-}" = "--no-push" ] && push=false
 tag=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/plantmesh/Chart.yaml)
 # The packages the chart runs: its services and the migrations (cli).
-packages=(mqtt-reader amqp-writer etl-curated etl-business i3x-api cli)
+packages=(mqtt-reader amqp-writer etl-curated etl-business i3x-api catalog cli)
 
 if npm ping >/dev/null 2>&1; then
   echo "auditing production dependencies"

@@ -103,6 +103,9 @@ describe('NetworkPolicies', () => {
       // Its subscriptions are fed by the live stream.
       'i3x-api -> rabbitmq:5671',
       `${ingressController} -> i3x-api:8443`,
+      // The catalog discovers from every store (PostgreSQL's catalogs and the data); its readers come in
+      // only as networkPolicy.catalogFrom allows (nobody in these values).
+      'catalog -> postgresql:5432',
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
       'migrations -> rabbitmq:5671',
@@ -117,6 +120,7 @@ describe('NetworkPolicies', () => {
       `${prometheus} -> etl-curated:9464`,
       `${prometheus} -> etl-business:9464`,
       `${prometheus} -> i3x-api:9464`,
+      `${prometheus} -> catalog:9464`,
       `${prometheus} -> rabbitmq:15692`,
       `${prometheus} -> mqtt-events:8888`,
       `${prometheus} -> mqtt-sensors:8888`,

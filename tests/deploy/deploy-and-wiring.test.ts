@@ -36,7 +36,7 @@ const exec = promisify(execFile);
 
 const root = join(import.meta.dirname, '../..');
 // The packages the chart's images are built from (Dockerfile: one image per package).
-const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'i3x-api', 'cli'];
+const packages = ['mqtt-reader', 'amqp-writer', 'etl-curated', 'etl-business', 'i3x-api', 'catalog', 'cli'];
 const devOnly = ['vitest', 'typescript', '@biomejs', 'vite@', '@unni-craftsman', '@aws-cdk'];
 
 interface EnvVar {
@@ -113,6 +113,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
   let objects: Manifest[];
   let opsPort: number;
   let apiPort: number;
+  let catalogPort: number;
   // The Secrets an operator provides with values-external.yaml (the local servers' credentials); the
   // ones the chart generates (the services' own credentials) are added from the rendered objects.
   const secrets: Record<string, Record<string, string>> = {
@@ -133,6 +134,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     servers = await startPlatformServers();
     opsPort = await freePort();
     apiPort = await freePort();
+    catalogPort = await freePort();
     // The chart pointed at the local servers as at existing infrastructure.
     objects = helmTemplate(join(root, 'charts/plantmesh'), {
       values: [join(root, 'k8s/values-external.yaml')],
@@ -146,6 +148,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
         `mqtt.sensors.external.url=${servers.mosquitto.url}`,
         `common.opsPort=${opsPort}`,
         `services.i3xApi.port=${apiPort}`,
+        `services.catalog.port=${catalogPort}`,
       ],
     });
     for (const secret of objects.filter((o) => o.kind === 'Secret')) {
@@ -268,6 +271,7 @@ describe('images (pnpm deploy as in the Dockerfile) started with the chart wirin
     const workloads = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
     expect(workloads.map((w) => w.metadata.labels?.['app.kubernetes.io/component']).sort()).toEqual([
       'amqp-writer',
+      'catalog',
       'etl-business',
       'etl-curated',
       'events-reader',

@@ -12,6 +12,8 @@ and one template file that calls this with:
   volumeMounts  optional: their mounts in its container, as a YAML list
   ports      optional: ports it serves besides ops, as a YAML list of {name, port}: a container port each,
              and a port of its Service
+  kubernetesApi  optional: true mounts the ServiceAccount's token (a service that watches the Kubernetes
+             API with a Role of its own); every other pod has none
 */}}
 {{- define "plantmesh.service" -}}
 {{- $root := .root -}}
@@ -24,7 +26,7 @@ metadata:
   name: {{ $name }}
   labels:
     {{- include "plantmesh.labels" $ctx | nindent 4 }}
-automountServiceAccountToken: false
+automountServiceAccountToken: {{ .kubernetesApi | default false }}
 ---
 {{- $kind := default "Deployment" .kind }}
 apiVersion: apps/v1
@@ -57,7 +59,7 @@ spec:
         {{- end }}
     spec:
       serviceAccountName: {{ $name }}
-      automountServiceAccountToken: false
+      automountServiceAccountToken: {{ .kubernetesApi | default false }}
       terminationGracePeriodSeconds: {{ $root.Values.common.terminationGracePeriodSeconds }}
       {{- with $root.Values.imagePullSecrets }}
       imagePullSecrets:

@@ -15,6 +15,8 @@ export function localPorts(base: number) {
     rabbitmqDistribution: base + 7,
     /** The I3X API (plain HTTP on loopback). */
     i3xApi: base + 8,
+    /** The data-product catalog's API (plain HTTP on loopback). */
+    catalog: base + 9,
     /** The first ops port; each service takes the next one. */
     servicesFrom: base + 10,
   };

@@ -16,6 +16,8 @@ export interface PlatformEndpoints {
   mqttReader: { username: string; password: string };
   /** The brokers' URLs as the simulator's user, which publishes under plant1/ only. */
   simulatorUrls: { events: string; sensors: string };
+  /** The catalog's registration token (new at every start). */
+  catalogToken: string;
   ports: LocalPorts;
 }
 
@@ -89,6 +91,21 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
         ALLOW_PLAIN_HTTP: 'true',
         // The live stream that feeds subscriptions, as its own RabbitMQ user (plantmesh-i3x-api).
         AMQP_URL: endpoints.amqpUrls['i3x-api'],
+      },
+    },
+    {
+      name: 'catalog',
+      entry: 'packages/catalog/src/main.ts',
+      // Discovers the stores, the definitions and the topics; a shorter interval than in production, so
+      // that what the simulator starts publishing shows within seconds.
+      env: {
+        DATABASE_URL: endpoints.serviceDatabaseUrls.catalog,
+        CATALOG_HOST: '127.0.0.1',
+        CATALOG_PORT: String(endpoints.ports.catalog),
+        CATALOG_PUBLIC_URL: `http://127.0.0.1:${endpoints.ports.catalog}`,
+        REGISTRATION_TOKEN: endpoints.catalogToken,
+        I3X_URL: `http://127.0.0.1:${endpoints.ports.i3xApi}`,
+        DISCOVERY_INTERVAL_MS: '15000',
       },
     },
     {

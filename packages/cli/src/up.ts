@@ -172,6 +172,7 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
       mqttSensorsUrl: mqttSensors.url,
       mqttReader: mqttUsers[0] as MqttUser,
       simulatorUrls: { events: mqttEvents.urlFor('plant-simulator'), sensors: mqttSensors.urlFor('plant-simulator') },
+      catalogToken: generatePassword(),
       ports,
     };
     const width = 14;
@@ -240,6 +241,9 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
       '',
       `key ${apiKey} (read, write, subscribe; new at every start; more: pnpm plantmesh keys create NAME --scopes read)`,
     );
+    const catalog = `http://127.0.0.1:${ports.catalog}/v1`;
+    row('catalog', `${catalog}/products  (search: ${catalog}/search?q=heats; OpenAPI ${catalog}/openapi.json)`);
+    row('', `registration token ${endpoints.catalogToken} (new at every start; see docs/catalog.md)`);
     if (prometheus) {
       row('prometheus', `${prometheus.url}  (alerts: ${prometheus.url}/alerts)`);
       row('grafana', 'provision grafana/provisioning (datasources and the dashboards of grafana/dashboards)');

@@ -140,6 +140,25 @@ describe('plantmesh up', () => {
     for (const name of ['amqp-writer', 'events-reader', 'sensors-reader', 'etl-curated', 'etl-business']) {
       expect(output.some((line) => line.startsWith(`[${name}]`) && line.includes(' started'))).toBe(true);
     }
+    // The catalog lists what the platform holds, and its login is its own.
+    expect(output.join('\n')).toContain(`http://127.0.0.1:${ports.catalog}/v1/products`);
+    await waitFor(
+      'the catalog lists the curated and KPI products',
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${ports.catalog}/v1/products?limit=1000`).catch(() => undefined);
+        if (response?.status !== 200) return false;
+        const names = ((await response.json()) as { products: Array<{ name: string }> }).products.map((p) => p.name);
+        return ['heats', 'heat_yield', 'raw-events'].every((name) => names.includes(name));
+      },
+      60_000,
+    );
+    const catalogLogin = new pg.Client(postgresUrl);
+    await catalogLogin.connect();
+    expect(
+      (await catalogLogin.query(`select distinct usename from pg_stat_activity where application_name = 'catalog'`))
+        .rows,
+    ).toEqual([{ usename: 'plantmesh_catalog' }]);
+    await catalogLogin.end();
     const management = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/overview`, {
       headers: { authorization: `Basic ${Buffer.from('plantmesh:plantmesh').toString('base64')}` },
     });

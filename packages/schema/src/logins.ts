@@ -31,6 +31,18 @@ export const serviceLogins = {
     role: 'plantmesh_i3x_api',
     grants: { curated: 'plantmesh_model_writer', metrics: 'plantmesh_metrics_editor', i3x: 'plantmesh_i3x_server' },
   },
+  // The catalog: discovers from every store's own catalogs and data (plantmesh_reader on each) and keeps
+  // its own store (plantmesh_catalog_server; docs/adr/0016-data-product-catalog.md).
+  catalog: {
+    role: 'plantmesh_catalog',
+    grants: {
+      raw: 'plantmesh_reader',
+      metrics: 'plantmesh_reader',
+      curated: 'plantmesh_reader',
+      business: 'plantmesh_reader',
+      catalog: 'plantmesh_catalog_server',
+    },
+  },
 } as const satisfies Record<string, { role: string; grants: Partial<Record<Store, string>> }>;
 
 export type ServiceName = keyof typeof serviceLogins;

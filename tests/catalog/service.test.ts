@@ -1,0 +1,136 @@
+/**
+ * The catalog as it runs: its own process (packages/catalog/src/main.ts) logged in as its own login
+ * (plantmesh_catalog, made by the migrations), beside the curated ETL. It is ready once it has discovered,
+ * serves the API and its ops port, follows the stores as they change (periodic re-discovery), exports the
+ * per-product gauges, can do no more than read the other stores, and stops cleanly on SIGTERM.
+ */
+import { join } from 'node:path';
+import { createLogger } from '@plantmesh/core';
+import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
+import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useIngestPlatform } from '../support/use-ingest-platform.js';
+
+const entry = join(import.meta.dirname, '../../packages/catalog/src/main.ts');
+const TOKEN = 'a-registration-token-for-the-test';
+
+describe('catalog service', () => {
+  const platform = useIngestPlatform();
+  const password = generatePassword();
+  let catalog: ManagedProcess;
+  let api: string;
+  let ops: string;
+  let asCatalog: pg.Pool;
+
+  beforeAll(async () => {
+    // The catalog's login, as `plantmesh migrate` makes it with CATALOG_DB_PASSWORD.
+    await migrate(
+      storeUrls({ DATABASE_URL: platform().postgres.url }, stores),
+      createLogger({ service: 'test', version: '0', level: 'silent' }),
+      {
+        catalog: password,
+      },
+    );
+    await platform().startCuratedEtl();
+    const [apiPort, opsPort] = [await freePort(), await freePort()];
+    const url = serviceUrl(platform().postgres.url, 'catalog', password);
+    catalog = startServiceProcess({
+      entry,
+      env: {
+        DATABASE_URL: url,
+        CATALOG_HOST: '127.0.0.1',
+        CATALOG_PORT: String(apiPort),
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(opsPort),
+        DISCOVERY_INTERVAL_MS: '1000',
+        REGISTRATION_TOKEN: TOKEN,
+        I3X_URL: 'https://i3x.plant.example',
+      },
+      logFile: join(platform().logDir, 'catalog.log'),
+    });
+    api = `http://127.0.0.1:${apiPort}/v1`;
+    ops = `http://127.0.0.1:${opsPort}`;
+    await waitFor('catalog ready', async () => {
+      if (!catalog.alive) throw new Error(`catalog exited:\n${catalog.tail()}`);
+      return (await fetch(`${ops}/readyz`).catch(() => undefined))?.status === 200;
+    });
+    asCatalog = new pg.Pool({ connectionString: url, max: 1 });
+    asCatalog.on('error', () => {});
+  });
+
+  afterAll(async () => {
+    await asCatalog?.end();
+    await catalog?.stop('SIGKILL');
+  });
+
+  it('serves the discovered products once ready', async () => {
+    const response = await fetch(`${api}/products?limit=1000`);
+    expect(response.status).toBe(200);
+    const { products } = (await response.json()) as { products: Array<{ name: string }> };
+    expect(products.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['heats', 'plates', 'raw-events', 'sensor-samples']),
+    );
+    const own = (await (await fetch(`${api}/assets/${encodeURIComponent('http_api:plantmesh-catalog')}`)).json()) as {
+      properties: { openapi: { openapi: string } };
+    };
+    expect(own.properties.openapi.openapi).toBe('3.1.0');
+    const heats = (await (await fetch(`${api}/products/heats`)).json()) as {
+      access: Array<{ kind: string; snippet: string }>;
+    };
+    expect(heats.access.find((a) => a.kind === 'psql')?.snippet).toBe(
+      `psql "$PLANTMESH_URL" -c 'select * from curated.heats limit 10'`,
+    );
+  });
+
+  it('follows the stores: a new topic and a new event appear without a restart, and the gauges follow', async () => {
+    await platform().query(
+      `insert into raw.events (id, topic, source, received_at, payload)
+       values ('svc-1', 'plant1/caster/strand9/events/heat.finished', 'events', now(), '{}')`,
+    );
+    const id = encodeURIComponent('mqtt_topic:events:plant1/caster/strand9/events/heat.finished');
+    await waitFor('the new topic discovered', async () => (await fetch(`${api}/assets/${id}`)).status === 200, 15_000);
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    expect(metrics).toMatch(/plantmesh_catalog_product_freshness_objective_seconds\{[^}]*product="heats"[^}]*\} 3600/);
+    expect(metrics).toMatch(/plantmesh_catalog_product_data_age_seconds\{[^}]*product="raw-events"[^}]*\} \d/);
+    expect(metrics).toMatch(/plantmesh_catalog_discovery_runs_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+  });
+
+  it('registers through the API with its token only', async () => {
+    const body = JSON.stringify({
+      domain: 'models',
+      owner: 'me',
+      ports: [{ assetId: 'postgres_table:curated.heats', direction: 'input' }],
+    });
+    const put = (token?: string) =>
+      fetch(`${api}/products/my-model`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body,
+      });
+    expect((await put()).status).toBe(401);
+    expect((await put(TOKEN)).status).toBe(201);
+  });
+
+  it('logs in as its own login, which reads the stores and writes only its own', async () => {
+    const { rows } = await asCatalog.query<{ user: string }>('select current_user as user');
+    expect(rows).toEqual([{ user: 'plantmesh_catalog' }]);
+    await expect(asCatalog.query('select count(*) from raw.events')).resolves.toBeDefined();
+    await expect(
+      asCatalog.query(
+        `insert into raw.events (id, topic, source, received_at, payload) values ('x', 't', 's', now(), '{}')`,
+      ),
+    ).rejects.toThrow(/permission denied/);
+    await expect(asCatalog.query('delete from curated.heats')).rejects.toThrow(/permission denied/);
+    await expect(asCatalog.query('select count(*) from i3x.api_keys')).rejects.toThrow(/permission denied/);
+    await expect(asCatalog.query('create table catalog.x (id int)')).rejects.toThrow(/permission denied/);
+    const [server] = await platform().query<{ rolsuper: boolean; rolcreaterole: boolean }>(
+      "select rolsuper, rolcreaterole from pg_roles where rolname = 'plantmesh_catalog'",
+    );
+    expect(server).toEqual({ rolsuper: false, rolcreaterole: false });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    expect(await catalog.stop('SIGTERM')).toBe(0);
+  });
+});
