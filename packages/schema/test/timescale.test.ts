@@ -53,6 +53,24 @@ describe('migrations with TimescaleDB (PGlite)', () => {
       { created: 0 },
     ]);
 
+    // The I3X API's writes (metrics.write_samples) on the hypertable: a record replaced, one created, the
+    // last known value the newest by timestamp.
+    const written = await session.query<{ ord: number; had_record: boolean; became_latest: boolean }>(
+      `select ord, had_record, became_latest from metrics.write_samples(jsonb_build_array(
+         jsonb_build_object('series_id', 1, 'ts', (select max(ts) from metrics.samples), 'value', 7.5, 'quality', 0),
+         jsonb_build_object('series_id', 1, 'ts', now() - interval '1 second', 'value', 8.5, 'quality', 1)))`,
+    );
+    expect(written).toEqual([
+      { ord: 1, had_record: true, became_latest: true },
+      { ord: 2, had_record: false, became_latest: true },
+    ]);
+    expect(
+      await session.query(
+        `select value, quality, (select count(*)::int from metrics.samples where value = 7.5) as replaced
+           from metrics.latest where series_id = 1`,
+      ),
+    ).toEqual([{ value: 8.5, quality: 1, replaced: 1 }]);
+
     const second = await migrateDatabase(session, [...stores], log);
     expect(second.applied).toEqual([]);
   });
