@@ -39,9 +39,9 @@ describe('the catalog in the chart', () => {
     expect(secret?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
     expect(Buffer.from(secret?.data.token, 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
     // The migrations Job sets its login's password.
-    const job = objects.find((o) => o.kind === 'Job');
+    const job = objects.find((o) => o.kind === 'Job') as Manifest;
     expect(
-      (job?.spec.template.spec.containers[0].env as EnvVar[]).find((e) => e.name === 'CATALOG_DB_PASSWORD')?.valueFrom,
+      (job.spec.template.spec.containers[0].env as EnvVar[]).find((e) => e.name === 'CATALOG_DB_PASSWORD')?.valueFrom,
     ).toEqual({
       secretKeyRef: { name: 'plantmesh-catalog-credentials', key: 'postgres-password' },
     });
