@@ -38,5 +38,11 @@ export function parseTimestamp(value: unknown, field: string): { text: string; m
   ) {
     throw badRequest(`${field} is not a valid date and time: ${value}`);
   }
-  return { text: value.replace(' ', 'T'), ms };
+  // As UTC for PostgreSQL, which takes offsets up to 15:59 only (RFC 3339 allows 23:59); the fraction kept
+  // whole (offsets are whole minutes), so microseconds survive.
+  const utc = new Date(Math.floor(ms / 1_000) * 1_000).toISOString();
+  if (!/^\d{4}-/.test(utc) || utc.startsWith('0000')) {
+    throw badRequest(`${field} is outside the years 0001 to 9999 in UTC: ${value}`);
+  }
+  return { text: `${utc.slice(0, 19)}${match[7] ?? ''}Z`, ms };
 }

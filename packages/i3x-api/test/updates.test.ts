@@ -338,6 +338,25 @@ describe('I3X updates over the real stores, with the API login', () => {
     ]);
   });
 
+  it('offsets beyond what PostgreSQL takes (RFC 3339 allows up to 23:59) are taken, on writes and reads', async () => {
+    // 2026-11-29T20:05:30.25+23:59 is 2026-11-28T20:06:30.25Z.
+    const written = await call('PUT', '/objects/history', {
+      updates: [
+        { elementId: ids.flow, value: { value: 9.25, quality: 'Good', timestamp: '2026-11-29T20:05:30.25+23:59' } },
+      ],
+    });
+    expect(written.body.success).toBe(true);
+    const answer = await call('POST', '/objects/history', {
+      elementIds: [ids.flow],
+      startTime: '2026-11-28T04:00:00-16:00',
+      endTime: '2026-11-28T20:06:30.25Z',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results[0].result.values).toEqual([
+      { value: 9.25, quality: 'Good', timestamp: '2026-11-28T20:06:30.25Z' },
+    ]);
+  });
+
   it('the same record twice in one request: the later wins, both audited in order', async () => {
     const at = start + 2 * 60_000;
     await call('PUT', '/objects/history', {
