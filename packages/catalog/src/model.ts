@@ -84,7 +84,7 @@ export interface Asset {
   /** The newest data timestamp found in the data itself (event time, sample time, arrival), not metadata time. */
   newestDataAt?: string;
   properties: AssetProperties;
-  /** When discovery (or registration) last saw it, and when what it says last changed. */
+  /** When discovery (or registration) last updated it (what it says, its counts or freshness), and when what it says last changed. */
   seenAt?: string;
   changedAt?: string;
 }

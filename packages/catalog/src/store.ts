@@ -227,7 +227,10 @@ export class CatalogStore {
            newest_data_at = excluded.newest_data_at, properties = excluded.properties,
            fingerprint = excluded.fingerprint, seen_at = now(),
            changed_at = case when a.fingerprint is distinct from excluded.fingerprint then now() else a.changed_at end
+         -- An asset as it was is not rewritten: 100,000 quiet topics cost no writes per round.
          where a.source = 'discovered'
+           and (a.fingerprint, a.row_count, a.row_count_exact, a.newest_data_at)
+               is distinct from (excluded.fingerprint, excluded.row_count, excluded.row_count_exact, excluded.newest_data_at)
          returning (xmax = 0) as added, (xmax <> 0 and changed_at = now()) as changed`,
         [JSON.stringify(assets)],
       );
@@ -558,13 +561,14 @@ export class CatalogStore {
     const direction = options.direction ?? 'both';
     const walk = (up: boolean) =>
       this.pool.query<{ asset: string; depth: number }>(
-        `with recursive pairs as (
-           select distinct ${up ? 'to_asset as here, from_asset as there' : 'from_asset as here, to_asset as there'}
-           from catalog.lineage_edges
-         ), walk(asset, depth) as (
+        // Each step follows the edges' indexes (to_asset upstream, the key's from_asset downstream); `union`
+        // drops the repeats that column-level edges make.
+        `with recursive walk(asset, depth) as (
            select unnest($1::text[]), 0
            union
-           select p.there, w.depth + 1 from walk w join pairs p on p.here = w.asset where w.depth < $2
+           select e.${up ? 'from_asset' : 'to_asset'}, w.depth + 1
+           from walk w join catalog.lineage_edges e on e.${up ? 'to_asset' : 'from_asset'} = w.asset
+           where w.depth < $2
          )
          select asset, min(depth)::int as depth from walk group by asset order by min(depth), asset limit $3`,
         [roots, depth, maxNodes + 1],
