@@ -357,6 +357,23 @@ describe('I3X updates over the real stores, with the API login', () => {
     ]);
   });
 
+  it('history records in reverse time order: all written, read in time order, the newest the last known value', async () => {
+    const newest = start + 12 * 60_000;
+    const stamps = [newest, newest - 20_000, newest - 40_000];
+    const answer = await call('PUT', '/objects/history', {
+      updates: stamps.map((ts, i) => ({
+        elementId: ids.pressure,
+        value: { value: 16 - i, quality: 'Good', timestamp: iso(ts) },
+      })),
+    });
+    expect(answer.body.success).toBe(true);
+    expect(await history(ids.pressure, newest - 40_000, newest)).toEqual(
+      [...stamps].reverse().map((ts) => ({ value: 16 - stamps.indexOf(ts), quality: 'Good', timestamp: iso(ts) })),
+    );
+    expect(await current(ids.pressure)).toMatchObject({ value: 16, timestamp: iso(newest) });
+    expect((await audit(ids.pressure)).slice(-3).map((row) => row.became_current)).toEqual([true, false, false]);
+  });
+
   it('the same record twice in one request: the later wins, both audited in order', async () => {
     const at = start + 2 * 60_000;
     await call('PUT', '/objects/history', {
