@@ -57,8 +57,41 @@ export interface ModelLimits {
 const OBJECT_COLUMNS = `o.element_id, o.display_name, o.type_element_id, o.parent_id, o.is_composition, o.description,
   o.system, o.value_source, o.series_id, o.product, o.row_key`;
 
+/**
+ * Stored objects read in the last moments, by ElementId: the hot path (last values of the same elements,
+ * asked again and again) then costs one query, not two. An object changed by a model sync (here or on
+ * another replica) is seen within the time it is kept, as the product registry is; one not found is not kept,
+ * so a new object is found at once.
+ */
+class RecentObjects {
+  private readonly objects = new Map<string, { object: ResolvedObject; at: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly capacity: number,
+  ) {}
+
+  take(elementIds: readonly string[]): Map<string, ResolvedObject> {
+    const found = new Map<string, ResolvedObject>();
+    const now = Date.now();
+    for (const id of elementIds) {
+      const held = this.objects.get(id);
+      if (held && now - held.at < this.ttlMs) found.set(id, held.object);
+    }
+    return found;
+  }
+
+  keep(object: ResolvedObject): void {
+    this.objects.delete(object.elementId);
+    this.objects.set(object.elementId, { object, at: Date.now() });
+    // The oldest kept go first (a Map iterates in insertion order).
+    if (this.objects.size > this.capacity) this.objects.delete(this.objects.keys().next().value as string);
+  }
+}
+
 export class ModelReader {
   readonly products: Products;
+  private readonly recent = new RecentObjects(2_000, 100_000);
 
   constructor(
     private readonly pool: pg.Pool,
@@ -169,12 +202,19 @@ export class ModelReader {
 
   /** Objects by ElementId: stored ones and curated rows. Unknown ids are absent from the map. */
   async objects(elementIds: readonly string[]): Promise<Map<string, ResolvedObject>> {
-    const result = new Map<string, ResolvedObject>();
-    const { rows } = await this.pool.query<ObjectRow>(
-      `select ${OBJECT_COLUMNS} from curated.model_objects o where o.element_id = any($1::text[])`,
-      [elementIds],
-    );
-    for (const row of rows) result.set(row.element_id, fromRow(row));
+    const result = this.recent.take(elementIds);
+    const unknown = elementIds.filter((id) => !result.has(id));
+    if (unknown.length > 0) {
+      const { rows } = await this.pool.query<ObjectRow>(
+        `select ${OBJECT_COLUMNS} from curated.model_objects o where o.element_id = any($1::text[])`,
+        [unknown],
+      );
+      for (const row of rows) {
+        const object = fromRow(row);
+        result.set(row.element_id, object);
+        this.recent.keep(object);
+      }
+    }
     const missing = elementIds.filter((id) => !result.has(id) && id.startsWith('plantmesh:curated:'));
     if (missing.length > 0) {
       const products = await this.products.all();
