@@ -169,6 +169,8 @@ describe('I3X updates over the real stores, with the API login', () => {
     // The i3x store in a database of its own (here: another pool): the value and its audit in two transactions.
     apartMetrics = new pg.Pool({ connectionString: serviceUrl(server.url, 'i3x-api', password), max: 2 });
     apartI3x = new pg.Pool({ connectionString: serviceUrl(server.url, 'i3x-api', password), max: 2 });
+    apartMetrics.on('error', () => {});
+    apartI3x.on('error', () => {});
     apart = await buildServer({ curated: api, metrics: apartMetrics, i3x: apartI3x, log, version: '0.1.0', auth });
     small = await buildServer({
       curated: api,
