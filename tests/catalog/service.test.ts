@@ -13,26 +13,49 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../support/use-ingest-platform.js';
 
 const entry = join(import.meta.dirname, '../../packages/catalog/src/main.ts');
+const i3xEntry = join(import.meta.dirname, '../../packages/i3x-api/src/main.ts');
 const TOKEN = 'a-registration-token-for-the-test';
 
 describe('catalog service', () => {
   const platform = useIngestPlatform();
   const password = generatePassword();
+  const i3xPassword = generatePassword();
   let catalog: ManagedProcess;
+  let i3xApi: ManagedProcess;
   let api: string;
   let ops: string;
   let asCatalog: pg.Pool;
 
   beforeAll(async () => {
-    // The catalog's login, as `plantmesh migrate` makes it with CATALOG_DB_PASSWORD.
+    // The catalog's and the I3X API's logins, as `plantmesh migrate` makes them with <SERVICE>_DB_PASSWORD.
     await migrate(
       storeUrls({ DATABASE_URL: platform().postgres.url }, stores),
       createLogger({ service: 'test', version: '0', level: 'silent' }),
-      {
-        catalog: password,
-      },
+      { catalog: password, 'i3x-api': i3xPassword },
     );
     await platform().startCuratedEtl();
+    // The I3X API (plain HTTP, as plantmesh up runs it), and a read key for the catalog made by the CLI.
+    const i3xPort = await freePort();
+    i3xApi = startServiceProcess({
+      entry: i3xEntry,
+      env: {
+        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', i3xPassword),
+        I3X_HOST: '127.0.0.1',
+        I3X_PORT: String(i3xPort),
+        ALLOW_PLAIN_HTTP: 'true',
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(await freePort()),
+        MODEL_SYNC_MS: '500',
+      },
+      logFile: join(platform().logDir, 'i3x-api.log'),
+    });
+    const created = await platform().cli(['keys', 'create', 'catalog', '--scopes', 'read']);
+    const key = /pmk_[\w-]{43}/.exec(created.output)?.[0];
+    expect(key, created.output).toBeDefined();
+    await waitFor('i3x-api serving', async () => {
+      if (!i3xApi.alive) throw new Error(`i3x-api exited:\n${i3xApi.tail()}`);
+      return (await fetch(`http://127.0.0.1:${i3xPort}/v1/info`).catch(() => undefined))?.status === 200;
+    });
     const [apiPort, opsPort] = [await freePort(), await freePort()];
     const url = serviceUrl(platform().postgres.url, 'catalog', password);
     catalog = startServiceProcess({
@@ -45,7 +68,8 @@ describe('catalog service', () => {
         OPS_PORT: String(opsPort),
         DISCOVERY_INTERVAL_MS: '1000',
         REGISTRATION_TOKEN: TOKEN,
-        I3X_URL: 'https://i3x.plant.example',
+        I3X_URL: `http://127.0.0.1:${i3xPort}`,
+        I3X_API_KEY: key as string,
       },
       logFile: join(platform().logDir, 'catalog.log'),
     });
@@ -62,6 +86,7 @@ describe('catalog service', () => {
   afterAll(async () => {
     await asCatalog?.end();
     await catalog?.stop('SIGKILL');
+    await i3xApi?.stop('SIGKILL');
   });
 
   it('serves the discovered products once ready', async () => {
@@ -81,6 +106,35 @@ describe('catalog service', () => {
     expect(heats.access.find((a) => a.kind === 'psql')?.snippet).toBe(
       `psql "$PLANTMESH_URL" -c 'select * from curated.heats limit 10'`,
     );
+  });
+
+  it('lists the I3X API with its OpenAPI document, and the I3X namespaces and product types it serves', async () => {
+    const asset = async (id: string) => {
+      const response = await fetch(`${api}/assets/${encodeURIComponent(id)}`);
+      return response.status === 200
+        ? ((await response.json()) as { properties: Record<string, unknown>; products: string[] })
+        : undefined;
+    };
+    await waitFor(
+      'the I3X product types discovered',
+      async () => (await asset('i3x_type:plantmesh:product:heats')) !== undefined,
+      20_000,
+    );
+    const i3x = await asset('http_api:plantmesh-i3x');
+    expect((i3x?.properties.openapi as { openapi: string; paths: Record<string, unknown> }).paths).toHaveProperty(
+      '/objects',
+    );
+    expect((await asset('i3x_type:plantmesh:product:heats'))?.products).toEqual(['heats']);
+    const heats = (await (await fetch(`${api}/products/heats`)).json()) as {
+      access: Array<{ kind: string; snippet: string }>;
+    };
+    expect(heats.access.find((a) => a.kind === 'i3x')?.snippet).toContain(
+      `/v1/objects?typeElementId=${encodeURIComponent('plantmesh:product:heats')}`,
+    );
+    const namespaces = (await (await fetch(`${api}/assets?kind=i3x_namespace`)).json()) as {
+      assets: Array<{ name: string }>;
+    };
+    expect(namespaces.assets.map((a) => a.name)).toContain('https://plantmesh.dev/ns/plant');
   });
 
   it('follows the stores: a new topic and a new event appear without a restart, and the gauges follow', async () => {

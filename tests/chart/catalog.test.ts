@@ -90,6 +90,33 @@ describe('the catalog in the chart', () => {
     });
   });
 
+  it("reads the I3X API's document with a key from a Secret when given one, through its own arrow", () => {
+    const objects = render('production', ['services.catalog.i3xKey.existingSecret=catalog-i3x-key']);
+    const env = ofCatalog(objects, 'Deployment')[0]?.spec.template.spec.containers[0].env as EnvVar[];
+    expect(env.find((e) => e.name === 'I3X_API_KEY')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'catalog-i3x-key', key: 'api-key' },
+    });
+    const policy = (name: string) => objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name);
+    expect(policy('plantmesh-catalog')?.spec.egress).toContainEqual({
+      to: [{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/component': 'i3x-api' }) } }],
+      ports: [{ port: 8443, protocol: 'TCP' }],
+    });
+    expect(JSON.stringify(policy('plantmesh-i3x-api')?.spec.ingress)).toContain(
+      '"app.kubernetes.io/component":"catalog"',
+    );
+    const without = render('production');
+    expect(
+      (ofCatalog(without, 'Deployment')[0]?.spec.template.spec.containers[0].env as EnvVar[]).some(
+        (e) => e.name === 'I3X_API_KEY',
+      ),
+    ).toBe(false);
+    expect(
+      JSON.stringify(
+        without.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-catalog')?.spec.egress,
+      ),
+    ).not.toContain('i3x-api');
+  });
+
   it('can be switched off', () => {
     const objects = render('development', ['services.catalog.enabled=false']);
     expect(objects.filter((o) => component(o) === 'catalog')).toEqual([]);

@@ -24,8 +24,10 @@ export const catalogEnv = {
   STORE_FRESHNESS_SECONDS: env.int(1).default(900),
   /** The objective of a registered product that names none. */
   REGISTERED_FRESHNESS_SECONDS: env.int(1).default(86_400),
-  /** The I3X API's URL, for access snippets (and its entry as an HTTP API). */
+  /** The I3X API's URL, for access snippets and its entry as an HTTP API. */
   I3X_URL: env.url(['http', 'https']).optional(),
+  /** An I3X API key with the read scope, to fetch the I3X API's OpenAPI document (unset: listed without it). */
+  I3X_API_KEY: env.string().optional(),
   /** The environment variable users hold their database URL in, for psql snippets. */
   ACCESS_DATABASE_URL_VARIABLE: env.string().default('PLANTMESH_URL'),
   MAX_BODY_BYTES: env.int(1_024).default(1_048_576),

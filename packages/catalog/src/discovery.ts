@@ -13,6 +13,7 @@ import type { KpiDefinition } from '@plantmesh/etl-business';
 import type { CuratedDefinition } from '@plantmesh/etl-curated';
 import { liveExchange } from '@plantmesh/live-stream';
 import type pg from 'pg';
+import type { HttpApi } from './http-apis.js';
 import {
   type Access,
   type Asset,
@@ -40,8 +41,8 @@ export interface DiscoveryOptions {
   freshness?: { curated: number; store: number };
   /** Where clients reach things, for the access snippets. */
   endpoints?: { i3xUrl?: string; catalogUrl?: string; databaseUrlVariable?: string };
-  /** HTTP APIs the catalog lists (its own, the I3X API's) with their OpenAPI documents. */
-  httpApis?: Array<{ name: string; description: string; baseUrl: string; openapi: Record<string, unknown> }>;
+  /** HTTP APIs the catalog lists (its own, the I3X API's) with their OpenAPI documents, or what finds them. */
+  httpApis?: HttpApi[] | (() => Promise<HttpApi[]>);
 }
 
 /** What one discovery round found. */
@@ -624,7 +625,8 @@ export async function discover(options: DiscoveryOptions): Promise<Snapshot> {
   }
 
   // HTTP APIs with their OpenAPI documents.
-  for (const api of options.httpApis ?? []) {
+  const httpApis = typeof options.httpApis === 'function' ? await options.httpApis() : (options.httpApis ?? []);
+  for (const api of httpApis) {
     const assetIdOf = id('http_api', api.name);
     addAsset({
       id: assetIdOf,
@@ -634,7 +636,7 @@ export async function discover(options: DiscoveryOptions): Promise<Snapshot> {
       tags: ['http', 'openapi'],
       source: 'discovered',
       columns: [],
-      properties: { baseUrl: api.baseUrl, openapi: api.openapi },
+      properties: { baseUrl: api.baseUrl, ...(api.openapi ? { openapi: api.openapi } : {}) },
     });
     access.push({ assetId: assetIdOf, kind: 'http', snippet: `curl '${api.baseUrl}/openapi.json'` });
   }

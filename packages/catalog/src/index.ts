@@ -9,6 +9,7 @@ export {
   shortName,
   topicMatches,
 } from './discovery.js';
+export { type HttpApi, RemoteOpenApi } from './http-apis.js';
 export { CatalogMetrics, DiscoveryLoop, type DiscoveryLoopOptions } from './loop.js';
 export * from './model.js';
 export { openApiDocument, registrationSchema } from './openapi.js';

@@ -2,6 +2,7 @@ import { connectPostgres, runService } from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { catalogEnv } from './config.js';
 import { type DiscoveredStore, discoveredStores } from './discovery.js';
+import { type HttpApi, RemoteOpenApi } from './http-apis.js';
 import { CatalogMetrics, DiscoveryLoop } from './loop.js';
 import { openApiDocument } from './openapi.js';
 import { buildServer } from './server.js';
@@ -25,6 +26,33 @@ await runService(
     const store = new CatalogStore(pool('catalog'));
     const catalogMetrics = new CatalogMetrics(metrics);
     const publicUrl = config.CATALOG_PUBLIC_URL ?? `http://127.0.0.1:${config.CATALOG_PORT}`;
+    const i3xUrl = config.I3X_URL?.replace(/\/$/, '');
+    const i3x = i3xUrl
+      ? new RemoteOpenApi(
+          {
+            name: 'plantmesh-i3x',
+            description: "CESMII's I3X 1.0 API over the information model, values and history",
+            baseUrl: `${i3xUrl}/v1`,
+          },
+          `${i3xUrl}/v1/openapi.json`,
+          config.I3X_API_KEY ? { 'x-api-key': config.I3X_API_KEY } : {},
+        )
+      : undefined;
+    const ownApi: HttpApi = {
+      name: 'plantmesh-catalog',
+      description: 'The data-product catalog: products, assets, search and lineage',
+      baseUrl: `${publicUrl.replace(/\/$/, '')}/v1`,
+      openapi: openApiDocument(version, `${publicUrl.replace(/\/$/, '')}/v1`),
+    };
+    let i3xFailure: string | undefined;
+    const httpApis = async (): Promise<HttpApi[]> => {
+      if (!i3x) return [ownApi];
+      const api = await i3x.get();
+      if (i3x.failure && i3x.failure !== i3xFailure)
+        log.warn({ reason: i3x.failure }, "the I3X API's OpenAPI document cannot be fetched");
+      i3xFailure = i3x.failure;
+      return [ownApi, api];
+    };
     const topics = (list: string) =>
       list
         .split(',')
@@ -42,18 +70,11 @@ await runService(
         readerTopics: { events: topics(config.EVENTS_READER_TOPICS), sensors: topics(config.SENSORS_READER_TOPICS) },
         freshness: { curated: config.CURATED_FRESHNESS_SECONDS, store: config.STORE_FRESHNESS_SECONDS },
         endpoints: {
-          ...(config.I3X_URL ? { i3xUrl: config.I3X_URL.replace(/\/$/, '') } : {}),
+          ...(i3xUrl ? { i3xUrl } : {}),
           catalogUrl: publicUrl,
           databaseUrlVariable: config.ACCESS_DATABASE_URL_VARIABLE,
         },
-        httpApis: [
-          {
-            name: 'plantmesh-catalog',
-            description: 'The data-product catalog: products, assets, search and lineage',
-            baseUrl: `${publicUrl.replace(/\/$/, '')}/v1`,
-            openapi: openApiDocument(version, `${publicUrl.replace(/\/$/, '')}/v1`),
-          },
-        ],
+        httpApis,
       },
     });
     // The first round before serving: a catalog that answers is a filled one. A failure is retried by the loop.
