@@ -120,8 +120,8 @@ describe('catalog service', () => {
       async () => (await asset('i3x_type:plantmesh:product:heats')) !== undefined,
       20_000,
     );
-    const i3x = await asset('http_api:plantmesh-i3x');
-    expect((i3x?.properties.openapi as { openapi: string; paths: Record<string, unknown> }).paths).toHaveProperty(
+    const i3x = (await asset('http_api:plantmesh-i3x')) as NonNullable<Awaited<ReturnType<typeof asset>>>;
+    expect((i3x.properties.openapi as { openapi: string; paths: Record<string, unknown> }).paths).toHaveProperty(
       '/objects',
     );
     expect((await asset('i3x_type:plantmesh:product:heats'))?.products).toEqual(['heats']);

@@ -106,7 +106,7 @@ describe('the catalog in the chart', () => {
     );
     const without = render('production');
     expect(
-      (ofCatalog(without, 'Deployment')[0]?.spec.template.spec.containers[0].env as EnvVar[]).some(
+      ((ofCatalog(without, 'Deployment')[0] as Manifest).spec.template.spec.containers[0].env as EnvVar[]).some(
         (e) => e.name === 'I3X_API_KEY',
       ),
     ).toBe(false);
