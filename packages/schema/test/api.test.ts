@@ -52,6 +52,7 @@ describe('the stable SQL interface (schema api)', () => {
     server = await PostgresServer.create().then((s) => s.start());
     await migrate(storeUrls({ DATABASE_URL: server.url }, stores), captureLog().log);
     pool = new pg.Pool({ connectionString: server.url, max: 3 });
+    pool.on('error', () => {}); // idle connections closed by the server at the end
     native = {
       query: async <R>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as R[],
       exec: async (sql: string) => {
