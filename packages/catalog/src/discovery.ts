@@ -70,6 +70,12 @@ export function fingerprint(asset: Asset): string {
   return createHash('sha256').update(JSON.stringify(said)).digest('hex').slice(0, 32);
 }
 
+/** A relation's name as SQL needs it: plain where it can be, quoted where it must (upper case, spaces, quotes). */
+function sqlName(asset: Asset): string {
+  const part = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdentifier(name));
+  return `${part(asset.properties.schema as string)}.${part(asset.properties.relation as string)}`;
+}
+
 /** `unit: KGM` in a column comment (as the ETLs write them). */
 const unitInComment = /(?:^|;\s*)unit:\s*([A-Z0-9]{1,6})\b/;
 
@@ -558,7 +564,7 @@ export async function discover(options: DiscoveryOptions): Promise<Snapshot> {
     access.push({
       assetId: asset.id,
       kind: 'psql',
-      snippet: `psql "$${databaseUrl}" -c 'select * from ${asset.name} limit 10'`,
+      snippet: `psql "$${databaseUrl}" -c '${`select * from ${sqlName(asset)} limit 10`.replaceAll("'", "'\\''")}'`,
       role: 'plantmesh_reader',
     });
   }

@@ -318,6 +318,23 @@ describe('catalog API over a realistic catalog', () => {
     expect(asset.body).toMatchObject({ kind: 'mqtt_topic', products: ['heats'], properties: { filter: true } });
   });
 
+  it('gives psql lines that work for names that need quoting, and keep a shell quote inside them', async () => {
+    await admin.query(
+      `begin; set local role plantmesh_curated_owner; create table curated."Odd 'Name" (id int); commit`,
+    );
+    await loop.round();
+    const { body } = await call(
+      'GET',
+      `/assets/${encodeURIComponent(`postgres_table:curated.Odd 'Name`)}`,
+      '/assets/{id}',
+    );
+    expect(body.access.find((a: { kind: string }) => a.kind === 'psql').snippet).toBe(
+      `psql "$PLANTMESH_URL" -c 'select * from curated."Odd '\\''Name" limit 10'`,
+    );
+    expect(body.rowCount).toBe(0);
+    await admin.query(`drop table curated."Odd 'Name"`);
+  });
+
   it('draws lineage upstream and downstream to a depth, column-level where the definition maps paths', async () => {
     const up = await call('GET', '/products/heat_yield/lineage?direction=upstream&depth=2', '/products/{name}/lineage');
     const ids = up.body.nodes.map((n: { id: string }) => n.id);
