@@ -10,6 +10,7 @@
  *   pnpm bench:i3x        (about 10 minutes; prints its figures and updates BENCHMARKS.md)
  *   BENCH_SECONDS=3 BENCH_OBJECTS=5000 pnpm bench:i3x    a smaller run, recorded nowhere
  *   BENCH_PROFILE=/tmp/prof ...    the API's CPU profile, written there when it stops
+ *   BENCH_STATEMENTS=1 ...         PostgreSQL's statements that took the most time
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerUrl, setupBroker } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
+import { liveExchange } from '@plantmesh/live-stream';
 import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
 import { buildSeries, Simulator } from '@plantmesh/simulator';
 import { freePort, startServiceProcess, waitFor } from '@plantmesh/testkit';
@@ -101,7 +103,11 @@ async function timed(url: string, init: RequestInit, runs = 5): Promise<{ ms: nu
   return best;
 }
 
-const platform = await IngestPlatform.start();
+// BENCH_STATEMENTS=1: PostgreSQL's statements that took the most time, printed at the end (pg_stat_statements).
+const statements = process.env.BENCH_STATEMENTS === '1';
+const platform = await IngestPlatform.start(
+  statements ? { postgresSettings: { shared_preload_libraries: 'pg_stat_statements' } } : {},
+);
 const stopAll: Array<() => Promise<unknown>> = [];
 process.once('SIGINT', () => void platform.stop().then(() => process.exit(130)));
 try {
@@ -113,7 +119,7 @@ try {
     managementUrl: platform.rabbitmq.managementApiUrl as string,
     passwords: { 'i3x-api': amqpPassword },
   });
-  await platform.startWriter();
+  const writer = await platform.startWriter();
   await platform.startSensorsReader();
 
   // The plant's series, as the writer registers them, and many more of another site; a day of one series.
@@ -261,6 +267,19 @@ try {
     })().catch(() => {});
   }
   const rate = subscriptions * perSubscription;
+  // The API binds its live queue to each watched series: the plant starts once every series is bound.
+  const management = new URL(platform.rabbitmq.managementApiUrl as string);
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
+  const bindingsAt = `${management.protocol}//${management.host}/api/exchanges/%2F/${liveExchange}/bindings/source`;
+  const boundSince = performance.now();
+  await waitFor(
+    'every watched series bound',
+    async () => ((await (await fetch(bindingsAt, { headers: { authorization } })).json()) as unknown[]).length >= rate,
+    600_000,
+  );
+  say(
+    `fan-out: ${round(rate)} series bound in ${((performance.now() - boundSince) / 1000).toFixed(1)} s after the last registration`,
+  );
   say(
     `fan-out: ${subscriptions} streams of ${perSubscription} elements; the plant publishes ${round(rate)} samples/s ...`,
   );
@@ -279,12 +298,38 @@ try {
   const published = await simulator.run();
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   streams.abort();
+  // Where what was not delivered stands: staged and unsent, or not staged yet (live messages taken so far).
+  const [left] = await platform.query<{ n: number }>('select count(*)::int as n from i3x.subscription_staged');
+  const taken = /plantmesh_i3x_live_messages_total\{[^}]*outcome="staged"[^}]*\} (\d+)/.exec(
+    await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
+  )?.[1];
+  const [stored] = await platform.query<{ n: number }>(
+    `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id where r.path like 'plant1/%'`,
+  );
+  const live = [
+    ...(await (await fetch(`http://127.0.0.1:${writer.opsPort}/metrics`)).text()).matchAll(
+      /plantmesh_writer_live_messages_total\{([^}]*)\} (\d+)/g,
+    ),
+  ].map((m) => `${m[1]} ${m[2]}`);
+  say(`fan-out: the writer's live messages: ${live.join(', ')}`);
+  say(
+    `fan-out: ${round(stored?.n ?? 0)} samples stored, ${round(left?.n ?? 0)} updates staged and unsent at the end; ${taken ?? 0} live messages staged`,
+  );
   lags.sort((a, b) => a - b);
   const lag = (q: number) => (lags[Math.floor(q * (lags.length - 1))] ?? Number.NaN) / 1_000;
   say(
     `fan-out: ${round(published.samples)} samples published in ${(published.elapsedMs / 1000).toFixed(1)} s, ` +
       `${round(lags.length)} updates delivered, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
   );
+
+  if (statements) {
+    await platform.query('create extension if not exists pg_stat_statements');
+    const top = await platform.query<{ ms: number; calls: number; query: string }>(
+      `select round(total_exec_time)::int as ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as query
+         from pg_stat_statements order by total_exec_time desc limit 12`,
+    );
+    for (const row of top) say(`${String(row.ms).padStart(8)} ms ${String(row.calls).padStart(8)} calls  ${row.query}`);
+  }
 
   if (recorded) {
     recordSection(
