@@ -326,6 +326,15 @@ describe('catalog discovery over a real platform', () => {
       unit: 'C62',
       description: 'Steel grade',
     });
+    // A table the reader may not read (made outside the store's owner role): its count fails alone, the
+    // other tables in its batch are still counted exactly.
+    await platform().query('create table curated.unreadable (id int); insert into curated.unreadable values (1), (2)');
+    const withUnreadable = await discoverNow();
+    const listed = new Map(withUnreadable.assets.map((asset) => [asset.id, asset]));
+    expect(listed.get('postgres_table:curated.unreadable')).toMatchObject({ rowCountExact: false });
+    expect(listed.get('postgres_table:curated.heats')).toMatchObject({ rowCountExact: true });
+    expect(listed.get('postgres_table:curated.scratch')).toMatchObject({ rowCount: 1, rowCountExact: true });
+    await platform().query('drop table curated.unreadable');
     await platform().query('drop table curated.scratch');
     await platform().query("delete from raw.events where id = 'x-1'");
     expect(await store.reconcile(await discoverNow())).toMatchObject({ added: 0, removed: 2 });

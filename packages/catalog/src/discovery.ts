@@ -132,6 +132,34 @@ async function bounded<R extends pg.QueryResultRow>(
   }
 }
 
+/**
+ * One value per key, each from a one-value query, asked in batches of `chunk` as one statement
+ * (`select key, (query) union all ...`) under one time limit. A batch that fails (a table not readable, a
+ * query too slow) is asked again query by query, so one bad table costs only its own value (absent).
+ */
+async function scalars<T>(
+  pool: pg.Pool,
+  timeoutMs: number,
+  queries: Array<{ key: string; sql: string }>,
+  chunk = 200,
+): Promise<Map<string, T | null>> {
+  const values = new Map<string, T | null>();
+  for (let from = 0; from < queries.length; from += chunk) {
+    const batch = queries.slice(from, from + chunk);
+    const sql = batch.map((query, index) => `select ${index} as i, (${query.sql}) as v`).join('\nunion all\n');
+    const rows = await bounded<{ i: number; v: T | null }>(pool, timeoutMs, sql);
+    if (rows) {
+      for (const row of rows) values.set((batch[row.i] as { key: string }).key, row.v);
+      continue;
+    }
+    for (const query of batch) {
+      const one = await bounded<{ v: T | null }>(pool, timeoutMs, `select (${query.sql}) as v`);
+      if (one?.[0]) values.set(query.key, one[0].v);
+    }
+  }
+  return values;
+}
+
 /** What the ETL definitions say about a table: its event time column and its columns' units and sources. */
 interface TableHints {
   timeColumn?: string;
@@ -185,16 +213,63 @@ async function discoverStore(
     list.push(column);
     byRelation.set(column.attrelid, list);
   }
-  const assets: Asset[] = [];
-  for (const relation of relations) {
+  // First the row counts (exact for small tables), then the newest data timestamps, each as a few batched
+  // statements rather than a round trip per table (10,000 tables are 10,000 statements otherwise).
+  const plans = relations.map((relation) => {
     const qualified = `${store}.${relation.relname}`;
-    const hint = hints.get(qualified);
     const view = relation.relkind === 'v';
-    const rows = byRelation.get(relation.oid) ?? [];
-    const catalogColumns: CatalogColumn[] = rows.map((row) => {
-      const unit = hint?.units.get(row.name) ?? unitInComment.exec(row.comment ?? '')?.[1];
+    const estimate = Number(relation.estimate);
+    return {
+      relation,
+      qualified,
+      hint: hints.get(qualified),
+      view,
+      table: `${quoteIdentifier(store)}.${quoteIdentifier(relation.relname)}`,
+      rows: byRelation.get(relation.oid) ?? [],
+      estimate,
+      rowCount: view ? undefined : estimate,
+      rowCountExact: view ? undefined : false,
+      timeColumn: undefined as string | undefined,
+      newestDataAt: undefined as string | undefined,
+    };
+  });
+  const counts = await scalars<string>(
+    pool,
+    options.queryTimeoutMs,
+    plans
+      .filter((plan) => !plan.view && plan.estimate <= options.exactCountLimit)
+      .map((plan) => ({ key: plan.qualified, sql: `select count(*) from ${plan.table}` })),
+  );
+  for (const plan of plans) {
+    const counted = counts.get(plan.qualified);
+    if (counted !== undefined && counted !== null) {
+      plan.rowCount = Number(counted);
+      plan.rowCountExact = true;
+    }
+  }
+  // The newest data timestamp, read from the data: the definition's event time, else a timestamp column
+  // an index leads with (cheap), else any timestamp column of a small table. Views only where a hint says.
+  const newestQueries: Array<{ key: string; sql: string }> = [];
+  for (const plan of plans) {
+    const timestamps = plan.rows.filter((row) => row.type === 'timestamp with time zone');
+    const small = plan.rowCountExact === true;
+    plan.timeColumn =
+      plan.hint?.timeColumn ??
+      (timestamps.find((row) => row.indexed) ?? (small || plan.view ? timestamps[0] : undefined))?.name;
+    const sql =
+      plan.hint?.newestSql ??
+      (plan.timeColumn ? `select max(${quoteIdentifier(plan.timeColumn)}) from ${plan.table}` : undefined);
+    if (sql && !(plan.view && !plan.hint)) newestQueries.push({ key: plan.qualified, sql });
+  }
+  const newest = await scalars<Date>(pool, options.queryTimeoutMs, newestQueries);
+  const assets: Asset[] = [];
+  for (const plan of plans) {
+    const t = newest.get(plan.qualified);
+    const newestDataAt = t ? new Date(t).toISOString() : undefined;
+    const catalogColumns: CatalogColumn[] = plan.rows.map((row) => {
+      const unit = plan.hint?.units.get(row.name) ?? unitInComment.exec(row.comment ?? '')?.[1];
       const description =
-        hint?.descriptions.get(row.name) ?? row.comment?.replace(unitInComment, '').replace(/;\s*$/, '').trim();
+        plan.hint?.descriptions.get(row.name) ?? row.comment?.replace(unitInComment, '').replace(/;\s*$/, '').trim();
       return {
         name: row.name,
         type: row.type,
@@ -205,55 +280,22 @@ async function discoverStore(
         ...(row.key ? { key: true } : {}),
       };
     });
-    const table = `${quoteIdentifier(store)}.${quoteIdentifier(relation.relname)}`;
-    let rowCount: number | undefined;
-    let rowCountExact: boolean | undefined;
-    if (!view) {
-      const estimate = Number(relation.estimate);
-      rowCount = estimate;
-      rowCountExact = false;
-      if (estimate <= options.exactCountLimit) {
-        const counted = await bounded<{ n: string }>(
-          pool,
-          options.queryTimeoutMs,
-          `select count(*) as n from ${table}`,
-        );
-        if (counted?.[0]) {
-          rowCount = Number(counted[0].n);
-          rowCountExact = true;
-        }
-      }
-    }
-    // The newest data timestamp, read from the data: the definition's event time, else a timestamp column
-    // an index leads with (cheap), else any timestamp column of a small table.
-    let newestDataAt: string | undefined;
-    const timestamps = rows.filter((row) => row.type === 'timestamp with time zone');
-    const small = rowCountExact === true;
-    const timeColumn =
-      hint?.timeColumn ?? (timestamps.find((row) => row.indexed) ?? (small || view ? timestamps[0] : undefined))?.name;
-    const newestSql =
-      hint?.newestSql ?? (timeColumn ? `select max(${quoteIdentifier(timeColumn)}) as t from ${table}` : undefined);
-    if (newestSql && !(view && !small && !hint)) {
-      const found = await bounded<{ t: Date | null }>(pool, options.queryTimeoutMs, newestSql);
-      const t = found?.[0]?.t;
-      if (t) newestDataAt = new Date(t).toISOString();
-    }
-    const kind: AssetKind = view ? 'postgres_view' : 'postgres_table';
+    const kind: AssetKind = plan.view ? 'postgres_view' : 'postgres_table';
     assets.push({
-      id: id(kind, qualified),
+      id: id(kind, plan.qualified),
       kind,
-      name: qualified,
-      ...(relation.comment ? { description: relation.comment } : {}),
-      tags: [store, ...(relation.relkind === 'm' ? ['materialized'] : [])],
+      name: plan.qualified,
+      ...(plan.relation.comment ? { description: plan.relation.comment } : {}),
+      tags: [store, ...(plan.relation.relkind === 'm' ? ['materialized'] : [])],
       source: 'discovered',
       columns: catalogColumns,
-      ...(rowCount === undefined ? {} : { rowCount, rowCountExact }),
+      ...(plan.rowCount === undefined ? {} : { rowCount: plan.rowCount, rowCountExact: plan.rowCountExact }),
       ...(newestDataAt ? { newestDataAt } : {}),
       properties: {
         store,
         schema: store,
-        relation: relation.relname,
-        ...(timeColumn ? { timeColumn } : {}),
+        relation: plan.relation.relname,
+        ...(plan.timeColumn ? { timeColumn: plan.timeColumn } : {}),
       },
     });
   }
