@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { Truncation } from './envelope.js';
 import type { ModelReader, ResolvedObject } from './model.js';
 import { readRows, rowRefs } from './products.js';
-import { utcNow, utcSql } from './time.js';
+import { utcDigitsSql, utcFromDigits, utcNow } from './time.js';
 
 export type Quality = 'Good' | 'GoodNoData' | 'Bad' | 'Uncertain';
 
@@ -153,10 +153,10 @@ export class ValueReader {
         quality: number;
         ts: string;
       }>(
-        `select series_id, value, quality, ${utcSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
+        `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
         [series],
       );
-      for (const row of rows) latest.set(row.series_id, sampleVqt(row.value, row.quality, row.ts));
+      for (const row of rows) latest.set(row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
     }
     const storedRows = objects.flatMap((object) =>
       object.value.kind === 'stored-row'
@@ -221,7 +221,7 @@ export class ValueReader {
         }
       } else if (object.value.kind === 'series') {
         const { rows } = await this.metrics.query<{ value: number | null; quality: number; ts: string }>(
-          `select value, quality, ${utcSql('ts')} as ts from metrics.samples
+          `select value, quality, ${utcDigitsSql('ts')} as ts from metrics.samples
            where series_id = $1 and ts >= $2::timestamptz and ts <= $3::timestamptz
            order by ts limit $4`,
           [object.value.seriesId, range.start, range.end, this.limits.maxHistoryValues + 1],
@@ -232,7 +232,7 @@ export class ValueReader {
           );
           rows.length = this.limits.maxHistoryValues;
         }
-        values = rows.map((row) => sampleVqt(row.value, row.quality, row.ts));
+        values = rows.map((row) => sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
       } else if (object.value.kind === 'row') {
         const row = object.value.row;
         const at = Date.parse(row.timestamp);
@@ -293,7 +293,7 @@ export class ValueReader {
       first: number | null;
       last: number | null;
     }>(
-      `select ${utcSql('b.bucket')} as ts, b.samples, b.avg, b.min, b.max, b.first, b.last
+      `select ${utcDigitsSql('b.bucket')} as ts, b.samples, b.avg, b.min, b.max, b.first, b.last
          from metrics.series s,
               api.samples_bucketed(s.path, $2::timestamptz, $3::timestamptz, $4::float8 * interval '1 second') b
         where s.id = $1
@@ -308,7 +308,8 @@ export class ValueReader {
     }
     return rows.map((row): Vqt => {
       const count = Number(row.samples);
-      if (count === 0) return { value: null, quality: 'Bad', timestamp: row.ts };
+      const timestamp = utcFromDigits(row.ts);
+      if (count === 0) return { value: null, quality: 'Bad', timestamp };
       const all: Record<AggregateFunction, number | null> = {
         avg: row.avg,
         min: row.min,
@@ -320,7 +321,7 @@ export class ValueReader {
       return {
         value: Object.fromEntries(aggregate.functions.map((name) => [name, all[name]])),
         quality: 'Good',
-        timestamp: row.ts,
+        timestamp,
       };
     });
   }
