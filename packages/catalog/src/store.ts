@@ -235,16 +235,25 @@ export class CatalogStore {
         [JSON.stringify(assets)],
       );
       const ids = snapshot.assets.map((asset) => asset.id);
+      // What was found, as analysed temporary tables: the removals below are anti-joins the planner hashes,
+      // whatever the number of assets (a NOT IN over 100,000 rows is not).
+      await client.query('create temporary table found_assets (id text primary key) on commit drop');
+      await client.query('insert into found_assets select distinct unnest($1::text[])', [ids]);
+      await client.query(
+        `create temporary table found_access on commit drop as
+         select * from jsonb_to_recordset($1::jsonb) as x(asset_id text, kind text)`,
+        [JSON.stringify(snapshot.access.map((a) => ({ asset_id: a.assetId, kind: a.kind })))],
+      );
+      await client.query('analyze found_assets; analyze found_access');
       const removed = await client.query(
-        "delete from catalog.assets where source = 'discovered' and not (id = any ($1::text[]))",
-        [ids],
+        `delete from catalog.assets a where a.source = 'discovered'
+         and not exists (select from found_assets f where f.id = a.id)`,
       );
       // Access snippets of discovered assets: as found now.
       await client.query(
         `delete from catalog.access c using catalog.assets a
          where a.id = c.asset_id and a.source = 'discovered'
-           and (c.asset_id, c.kind) not in (select x.asset_id, x.kind from jsonb_to_recordset($1::jsonb) as x(asset_id text, kind text))`,
-        [JSON.stringify(snapshot.access.map((a) => ({ asset_id: a.assetId, kind: a.kind })))],
+           and not exists (select from found_access f where f.asset_id = c.asset_id and f.kind = c.kind)`,
       );
       await client.query(
         `insert into catalog.access as c (asset_id, kind, snippet, role)
@@ -300,11 +309,16 @@ export class CatalogStore {
         p.ports.map((port) => ({ product: p.name, asset_id: port.assetId, direction: port.direction })),
       );
       await client.query(
+        `create temporary table found_ports on commit drop as
+         select * from jsonb_to_recordset($1::jsonb) as x(product text, asset_id text, direction text)`,
+        [JSON.stringify(ports)],
+      );
+      await client.query('analyze found_ports');
+      await client.query(
         `delete from catalog.ports o using catalog.products p
          where p.name = o.product and p.source = 'discovered'
-           and (o.product, o.asset_id, o.direction) not in
-               (select x.product, x.asset_id, x.direction from jsonb_to_recordset($1::jsonb) as x(product text, asset_id text, direction text))`,
-        [JSON.stringify(ports)],
+           and not exists (select from found_ports f
+                           where (f.product, f.asset_id, f.direction) = (o.product, o.asset_id, o.direction))`,
       );
       await client.query(
         `insert into catalog.ports (product, asset_id, direction)
@@ -329,6 +343,7 @@ export class CatalogStore {
          select * from jsonb_to_recordset($1::jsonb) as x(from_asset text, from_field text, to_asset text, to_field text, relation text, via text)`,
         [JSON.stringify(edges)],
       );
+      await client.query('analyze found_edges');
       await client.query(
         `delete from catalog.lineage_edges e where e.source = 'discovered' and not exists (
            select from found_edges f where (f.from_asset, f.to_asset, f.from_field, f.to_field) = (e.from_asset, e.to_asset, e.from_field, e.to_field))`,
