@@ -796,6 +796,44 @@ export class CatalogStore {
     }
   }
 
+  /** Which of these assets the catalog holds, and where each came from (for a registrar that may only name some). */
+  async assetSources(ids: readonly string[]): Promise<Map<string, EntrySource>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; source: EntrySource }>(
+      'select id, source from catalog.assets where id = any ($1::text[])',
+      [[...new Set(ids)]],
+    );
+    return new Map(rows.map((row) => [row.id, row.source]));
+  }
+
+  /**
+   * For a registrar that knows the whole set of its products (the Kubernetes watcher): removes the products of
+   * its source not in `keep`, and the assets of that source that no port uses any more (one registered with a
+   * product that since dropped it). Returns the names removed. Other sources are never touched.
+   */
+  async retainProducts(source: Exclude<EntrySource, 'discovered'>, keep: readonly string[]): Promise<string[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const removed = await client.query<{ name: string }>(
+        'delete from catalog.products where source = $1 and not (name = any ($2::text[])) returning name',
+        [source, [...keep]],
+      );
+      await client.query(
+        `delete from catalog.assets a where a.source = $1
+           and not exists (select from catalog.ports o where o.asset_id = a.id)`,
+        [source],
+      );
+      await client.query('commit');
+      return removed.rows.map((row) => row.name).sort();
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Each product's freshness and rows (its outputs), for the gauges. */
   async productStates(): Promise<
     Array<{ name: string; objectiveSeconds: number; newestDataAt: Date | null; rows: number | null }>
