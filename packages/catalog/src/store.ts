@@ -498,29 +498,38 @@ export class CatalogStore {
       exactness: number;
       rank: number;
     }>(
-      `with q as (select case when $1::text is null then null else to_tsquery('english', $1) end as query, $2::text as exact)
-       select * from (
-         select 'product' as type, p.name as id, p.name, null as kind, p.description, array[p.name] as products,
-                null::text[] as matched_columns,
+      // The hits are ranked and cut to the limit first; what is only shown (the products of an asset, the
+      // columns that matched) is computed for those alone, not for every match of a broad word.
+      `with q as (select case when $1::text is null then null else to_tsquery('english', $1) end as query, $2::text as exact),
+       hits as (
+         select 'product' as type, p.name as id, p.name, null as kind, p.description,
                 case when lower(p.name) = q.exact or lower(coalesce(p.title, '')) = q.exact then 2 else 0 end as exactness,
                 coalesce(ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', p.search, q.query), 0) * 1.2 as rank
          from catalog.products p, q
          where $4 and (lower(p.name) = q.exact or lower(coalesce(p.title, '')) = q.exact or p.search @@ q.query)
          union all
          select 'asset', a.id, a.name, a.kind, a.description,
-                (select array_agg(distinct o.product order by o.product) from catalog.ports o where o.asset_id = a.id),
-                (select array_agg(c ->> 'name' order by (c ->> 'position')::int) from jsonb_array_elements(a.columns) c
-                  where q.query is not null
-                    and to_tsvector('english', (c ->> 'name') || ' ' || replace(c ->> 'name', '_', ' ') || ' ' ||
-                                               coalesce(c ->> 'description', '') || ' ' || coalesce(c ->> 'unit', '')) @@ q.query),
                 case when lower(a.name) = q.exact then 2 when lower(a.short_name) = q.exact then 1 else 0 end,
                 coalesce(ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', a.search, q.query), 0)
          from catalog.assets a, q
          where $5 and ($6::text is null or a.kind = $6)
            and (lower(a.name) = q.exact or lower(a.short_name) = q.exact or a.search @@ q.query)
-       ) hits
-       order by exactness desc, rank desc, type desc, name
-       limit $3`,
+         order by exactness desc, rank desc, type desc, name
+         limit $3
+       )
+       select h.*,
+              case when h.type = 'product' then array[h.id]
+                   else (select array_agg(distinct o.product order by o.product) from catalog.ports o where o.asset_id = h.id)
+              end as products,
+              case when h.type = 'asset' then
+                (select array_agg(c ->> 'name' order by (c ->> 'position')::int)
+                 from catalog.assets a, jsonb_array_elements(a.columns) c
+                 where a.id = h.id and q.query is not null
+                   and to_tsvector('english', (c ->> 'name') || ' ' || replace(c ->> 'name', '_', ' ') || ' ' ||
+                                              coalesce(c ->> 'description', '') || ' ' || coalesce(c ->> 'unit', '')) @@ q.query)
+              end as matched_columns
+       from hits h, q
+       order by h.exactness desc, h.rank desc, h.type desc, h.name`,
       [
         query ?? null,
         exact,
