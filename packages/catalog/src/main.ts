@@ -3,13 +3,18 @@ import { storeUrls } from '@plantmesh/schema';
 import { catalogEnv } from './config.js';
 import { type DiscoveredStore, discoveredStores } from './discovery.js';
 import { type HttpApi, RemoteOpenApi } from './http-apis.js';
+import { KubernetesWatcher, kubernetesConnection, kubernetesEnv } from './kubernetes/index.js';
 import { CatalogMetrics, DiscoveryLoop } from './loop.js';
 import { openApiDocument } from './openapi.js';
 import { buildServer } from './server.js';
 import { CatalogStore } from './store.js';
 
 await runService(
-  { name: 'catalog', packageJson: new URL('../package.json', import.meta.url), env: catalogEnv },
+  {
+    name: 'catalog',
+    packageJson: new URL('../package.json', import.meta.url),
+    env: { ...catalogEnv, ...kubernetesEnv },
+  },
   async (runtime) => {
     const { config, log, metrics, shutdown, version } = runtime;
     const urls = storeUrls(config, [...discoveredStores, 'catalog']);
@@ -81,6 +86,30 @@ await runService(
     await loop.round().catch(() => undefined);
     loop.start();
     shutdown.add('discovery', () => loop.stop());
+
+    // Annotated Services, Deployments and ConfigMaps (ADR 0019): in a pod with a token, or with KUBECONFIG.
+    const kubernetes = kubernetesConnection(config);
+    if (kubernetes) {
+      const watcher = new KubernetesWatcher({
+        kubeConfig: kubernetes.kubeConfig,
+        namespaces: kubernetes.namespaces,
+        store,
+        log,
+        registry: metrics,
+        defaultFreshnessSeconds: config.REGISTERED_FRESHNESS_SECONDS,
+        resyncMs: config.KUBERNETES_RESYNC_MS,
+        onChange: () => void loop.refreshGauges().catch(() => undefined),
+      });
+      watcher.start();
+      shutdown.add('kubernetes', () => watcher.stop());
+      const { mode, server, namespaces } = kubernetes;
+      log.info({ mode, server, namespaces }, 'watching Kubernetes for annotated data products');
+      // Serve once the cluster's products are in (a cluster that does not answer delays the start 10 s, no more).
+      if (!(await watcher.waitForSync(10_000)))
+        log.warn('the Kubernetes API has not been listed yet; serving without it');
+    } else {
+      log.info('the Kubernetes watcher is off (no service-account token, no KUBECONFIG, or KUBERNETES_WATCH=off)');
+    }
 
     const app = await buildServer({
       store,
