@@ -47,7 +47,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export { type MqttClient, type MqttClientOptions, MqttConnection, type MqttOptions } from './mqtt.js';
 export { type OpsServer, startOpsServer } from './ops-server.js';
-export { isDataPgError, isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
+export { inTransaction, isDataPgError, isTransientPgError, Postgres, type PostgresOptions } from './postgres.js';
 export { type QuarantineEntry, quarantineKey, writeQuarantine } from './quarantine.js';
 export { Readiness, type ReadinessCheck } from './readiness.js';
 export {

@@ -174,3 +174,22 @@ export function isDataPgError(error: unknown): boolean {
   if (typeof code !== 'string') return true;
   return /^(22|23|54|P0)/.test(code);
 }
+
+/**
+ * Runs `work` in one transaction on a connection of a plain pool: committed when it returns, rolled back
+ * when it throws. (Services that keep a store's readiness use Postgres.transaction.)
+ */
+export async function inTransaction<R>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -4,6 +4,7 @@
  * clear of deadlocks between replicas: a subscription's row, then its series, then its staged updates.
  */
 import { randomBytes } from 'node:crypto';
+import { inTransaction } from '@plantmesh/core';
 import type { LiveSamples } from '@plantmesh/live-stream';
 import type pg from 'pg';
 import { I3xError, Truncation } from '../envelope.js';
@@ -54,21 +55,6 @@ export const channels = {
 } as const;
 
 const notFound = () => new I3xError(404, 'Subscription not found');
-
-async function inTransaction<R>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await work(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 export class SubscriptionStore {
   readonly limits: SubscriptionLimits;
