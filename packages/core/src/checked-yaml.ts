@@ -1,6 +1,32 @@
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+/**
+ * YAML files of the platform's declarative formats (curated and business definitions, the asset model) read
+ * and checked against their JSON Schemas, every problem named as `file:line:column: message`.
+ */
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { pointerPath } from './json-schema.js';
+
+/** What checkedYaml needs of an ajv error (ajv's ErrorObject; not imported, so core does not depend on ajv). */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** A compiled JSON Schema validator as ajv makes it (`ValidateFunction<T>`). */
+export interface SchemaValidator<T> {
+  (value: unknown): value is T;
+  errors?: SchemaError[] | null;
+}
+
+/** The keys and indexes a JSON Pointer (or an ajv instancePath) names, e.g. /columns/2/type. */
+export function pointerPath(pointer: string): Array<string | number> {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
 
 /** One problem of a definition file, where it is. */
 export interface DefinitionProblem {
@@ -23,7 +49,7 @@ export class DefinitionError extends Error {
 }
 
 /** An ajv error as one sentence that names what is wrong and what is wanted. */
-function describe(error: ErrorObject): string {
+function describe(error: SchemaError): string {
   const where = error.instancePath || '/';
   switch (error.keyword) {
     case 'required':
@@ -50,7 +76,7 @@ export interface CheckedYaml<T> {
  * Parses YAML text and validates it against a definition format's JSON Schema; throws a DefinitionError
  * with every problem as `file:line:column: message` (YAML syntax first, then the schema's errors).
  */
-export function checkedYaml<T>(text: string, file: string, validate: ValidateFunction<T>): CheckedYaml<T> {
+export function checkedYaml<T>(text: string, file: string, validate: SchemaValidator<T>): CheckedYaml<T> {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (path: Array<string | number>, message: string): DefinitionProblem => {

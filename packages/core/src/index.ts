@@ -17,6 +17,15 @@ export {
   clientBrokerUsers,
   setupBroker,
 } from './broker-setup.js';
+export {
+  type CheckedYaml,
+  checkedYaml,
+  DefinitionError,
+  type DefinitionProblem,
+  pointerPath,
+  type SchemaError,
+  type SchemaValidator,
+} from './checked-yaml.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 export { passwordVariable, urlWithLogin } from './credentials.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkedYaml, DefinitionError, type DefinitionProblem } from './checked-yaml.js';
+import { checkedYaml, DefinitionError, type DefinitionProblem } from '@plantmesh/core';
 import { ajv } from './json-schema.js';
 import { unitCodes } from './units.js';
 

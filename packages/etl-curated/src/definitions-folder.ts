@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type FSWatcher, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@plantmesh/core';
-import { DefinitionError } from './checked-yaml.js';
+import { DefinitionError } from '@plantmesh/core';
 import { type ApplyOutcome, IncompatibleDefinitionError } from './registry.js';
 
 /** How long the folder must be quiet after a change before it is read. */

@@ -1,3 +1,4 @@
+export { type CheckedYaml, checkedYaml, DefinitionError, type DefinitionProblem } from '@plantmesh/core';
 export {
   type BatchResult,
   type CuratedStores,
@@ -6,7 +7,6 @@ export {
   ProductCache,
   type ReadAhead,
 } from './batch.js';
-export { type CheckedYaml, checkedYaml, DefinitionError, type DefinitionProblem } from './checked-yaml.js';
 export { commitFrontier, tryTransactionLock } from './commit-order.js';
 export { etlEnv, shippedDefinitions } from './config.js';
 export {
