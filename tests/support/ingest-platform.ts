@@ -256,6 +256,11 @@ export class IngestPlatform {
     return (stream === 'events' ? this.eventsBroker : this.sensorsBroker).urlFor(user);
   }
 
+  /** RabbitMQ as one of the platform's users (made by the migrations with its password), e.g. the catalog's. */
+  amqpUrlOf(who: BrokerUser): string {
+    return brokerUrl(this.rabbitmq.url, who, this.brokerPasswords[who]);
+  }
+
   /** The live stream as its reader sees it (RabbitMQ's plantmesh-live-reader user). */
   liveUrl(): string {
     return brokerUrl(this.rabbitmq.url, 'live-reader', this.brokerPasswords['live-reader']);

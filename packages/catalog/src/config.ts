@@ -31,4 +31,13 @@ export const catalogEnv = {
   /** The environment variable users hold their database URL in, for psql snippets. */
   ACCESS_DATABASE_URL_VARIABLE: env.string().default('PLANTMESH_URL'),
   MAX_BODY_BYTES: env.int(1_024).default(1_048_576),
+  /**
+   * RabbitMQ, as the catalog's own user (plantmesh-catalog), for its registration events on the exchange
+   * plantmesh.catalog (ADR 0021); unset: no events.
+   */
+  AMQP_URL: env.url(['amqp', 'amqps']).optional(),
+  /** How often the event outbox is looked at without being woken (changes by other replicas, retries). */
+  CATALOG_EVENTS_POLL_MS: env.int(50).default(1_000),
+  /** How often a catalog.state event carries the last sequence number (0: never). */
+  CATALOG_EVENTS_STATE_INTERVAL_MS: env.int(0).default(300_000),
 };

@@ -1,7 +1,8 @@
-import { connectPostgres, runService } from '@plantmesh/core';
+import { AmqpClient, catalogExchange, checkIngestTopology, connectPostgres, runService } from '@plantmesh/core';
 import { storeUrls } from '@plantmesh/schema';
 import { catalogEnv } from './config.js';
 import { type DiscoveredStore, discoveredStores } from './discovery.js';
+import { CatalogEventRelay } from './events.js';
 import { type HttpApi, RemoteOpenApi } from './http-apis.js';
 import { KubernetesWatcher, kubernetesConnection, kubernetesEnv } from './kubernetes/index.js';
 import { CatalogMetrics, DiscoveryLoop } from './loop.js';
@@ -28,9 +29,44 @@ await runService(
       byUrl.get(urls[store])?.pool as NonNullable<ReturnType<typeof byUrl.get>>['pool'];
     await byUrl.get(urls.catalog)?.waitForTables(['catalog.assets', 'catalog.products'], shutdown.signal);
 
-    const store = new CatalogStore(pool('catalog'));
-    const catalogMetrics = new CatalogMetrics(metrics);
     const publicUrl = config.CATALOG_PUBLIC_URL ?? `http://127.0.0.1:${config.CATALOG_PORT}`;
+    // Registration events (ADR 0021): every change records its event in the outbox in its own transaction;
+    // the relay publishes them on plantmesh.catalog with confirms. RabbitMQ away does not make the catalog
+    // unready: the outbox keeps the events until it is back.
+    let relay: CatalogEventRelay | undefined;
+    const store = new CatalogStore(pool('catalog'), {
+      events: config.AMQP_URL !== undefined,
+      onEvents: () => relay?.wake(),
+    });
+    if (config.AMQP_URL) {
+      const amqp = new AmqpClient({
+        url: config.AMQP_URL,
+        log,
+        metrics,
+        // Declared by the administrator (plantmesh migrate); the catalog's user may only publish there.
+        setup: (channel) => checkIngestTopology(channel, { exchanges: [catalogExchange] }),
+      });
+      amqp
+        .start()
+        .catch((error) => log.warn({ err: error }, 'amqp: cannot connect; catalog events wait in the outbox'));
+      shutdown.add('amqp', () => amqp.close());
+      relay = new CatalogEventRelay({
+        pool: pool('catalog'),
+        amqp,
+        log,
+        publicUrl,
+        pollMs: config.CATALOG_EVENTS_POLL_MS,
+        stateIntervalMs: config.CATALOG_EVENTS_STATE_INTERVAL_MS,
+        registry: metrics,
+      });
+      relay.start();
+      const started = relay;
+      shutdown.add('events', () => started.stop());
+      log.info({ exchange: catalogExchange }, 'publishing registration events');
+    } else {
+      log.info('AMQP_URL is not set: no registration events');
+    }
+    const catalogMetrics = new CatalogMetrics(metrics);
     const i3xUrl = config.I3X_URL?.replace(/\/$/, '');
     const i3x = i3xUrl
       ? new RemoteOpenApi(

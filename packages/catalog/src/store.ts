@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { fingerprint, type Snapshot, shortName } from './discovery.js';
+import { type CatalogChange, recordCatalogEvents, someIds } from './events.js';
 import type {
   Access,
   Asset,
@@ -180,8 +181,31 @@ export class ProductConflictError extends Error {
   }
 }
 
+export interface CatalogStoreOptions {
+  /** Record registration events in the outbox at every change (ADR 0021). */
+  events?: boolean;
+  /** Called after a commit that recorded events (the relay is woken). */
+  onEvents?: () => void;
+}
+
 export class CatalogStore {
-  constructor(readonly pool: pg.Pool) {}
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly options: CatalogStoreOptions = {},
+  ) {}
+
+  /**
+   * Each change point records its registration events in its own transaction (ADR 0021), when events are on;
+   * off (no AMQP_URL), nothing is written, so that an outbox no relay empties does not grow.
+   */
+  private async recordEvents(client: pg.ClientBase, changes: CatalogChange[]): Promise<void> {
+    if (this.options.events && changes.length > 0) await recordCatalogEvents(client, changes);
+  }
+
+  /** After a commit that recorded events: the relay publishes them. */
+  private recorded(changes: readonly unknown[]): void {
+    if (this.options.events && changes.length > 0) this.options.onEvents?.();
+  }
 
   /**
    * Makes the catalog what discovery found: discovered assets, access, products, ports and edges are
@@ -213,7 +237,7 @@ export class CatalogStore {
         properties: asset.properties,
         fingerprint: fingerprint(asset),
       }));
-      const upserted = await client.query<{ added: boolean; changed: boolean }>(
+      const upserted = await client.query<{ id: string; added: boolean; changed: boolean }>(
         `insert into catalog.assets as a (id, kind, name, short_name, description, tags, source, columns, row_count,
                                           row_count_exact, newest_data_at, properties, fingerprint)
          select id, kind, name, short_name, description, tags, 'discovered', columns, row_count, row_count_exact,
@@ -231,7 +255,7 @@ export class CatalogStore {
          where a.source = 'discovered'
            and (a.fingerprint, a.row_count, a.row_count_exact, a.newest_data_at)
                is distinct from (excluded.fingerprint, excluded.row_count, excluded.row_count_exact, excluded.newest_data_at)
-         returning (xmax = 0) as added, (xmax <> 0 and changed_at = now()) as changed`,
+         returning a.id, (xmax = 0) as added, (xmax <> 0 and changed_at = now()) as changed`,
         [JSON.stringify(assets)],
       );
       const ids = snapshot.assets.map((asset) => asset.id);
@@ -245,9 +269,10 @@ export class CatalogStore {
         [JSON.stringify(snapshot.access.map((a) => ({ asset_id: a.assetId, kind: a.kind })))],
       );
       await client.query('analyze found_assets; analyze found_access');
-      const removed = await client.query(
+      const removed = await client.query<{ id: string }>(
         `delete from catalog.assets a where a.source = 'discovered'
-         and not exists (select from found_assets f where f.id = a.id)`,
+         and not exists (select from found_assets f where f.id = a.id)
+         returning a.id`,
       );
       // Access snippets of discovered assets: as found now.
       await client.query(
@@ -286,7 +311,7 @@ export class CatalogStore {
         freshness_objective_seconds: p.freshnessObjectiveSeconds,
         defined_by: p.definedBy ?? null,
       }));
-      await client.query(
+      const productsUpserted = await client.query<{ name: string; domain: string; added: boolean }>(
         `insert into catalog.products as p (name, title, domain, owner, description, tags, status, source, version,
                                             freshness_objective_seconds, defined_by)
          select name, title, domain, owner, description, tags, status, 'discovered', version, freshness_objective_seconds, defined_by
@@ -299,12 +324,14 @@ export class CatalogStore {
          where p.source = 'discovered'
            and (p.title, p.domain, p.owner, p.description, p.tags, p.status, p.version, p.freshness_objective_seconds, p.defined_by)
                is distinct from (excluded.title, excluded.domain, excluded.owner, excluded.description, excluded.tags,
-                                 excluded.status, excluded.version, excluded.freshness_objective_seconds, excluded.defined_by)`,
+                                 excluded.status, excluded.version, excluded.freshness_objective_seconds, excluded.defined_by)
+         returning p.name, p.domain, (xmax = 0) as added`,
         [JSON.stringify(products)],
       );
-      await client.query("delete from catalog.products where source = 'discovered' and not (name = any ($1::text[]))", [
-        snapshot.products.map((p) => p.name),
-      ]);
+      const productsRemoved = await client.query<{ name: string; domain: string }>(
+        "delete from catalog.products where source = 'discovered' and not (name = any ($1::text[])) returning name, domain",
+        [snapshot.products.map((p) => p.name)],
+      );
       const ports = snapshot.products.flatMap((p) =>
         p.ports.map((port) => ({ product: p.name, asset_id: port.assetId, direction: port.direction })),
       );
@@ -314,19 +341,21 @@ export class CatalogStore {
         [JSON.stringify(ports)],
       );
       await client.query('analyze found_ports');
-      await client.query(
+      const portsRemoved = await client.query<{ product: string }>(
         `delete from catalog.ports o using catalog.products p
          where p.name = o.product and p.source = 'discovered'
            and not exists (select from found_ports f
-                           where (f.product, f.asset_id, f.direction) = (o.product, o.asset_id, o.direction))`,
+                           where (f.product, f.asset_id, f.direction) = (o.product, o.asset_id, o.direction))
+         returning o.product`,
       );
-      await client.query(
+      const portsAdded = await client.query<{ product: string }>(
         `insert into catalog.ports (product, asset_id, direction)
          select x.product, x.asset_id, x.direction
          from jsonb_to_recordset($1::jsonb) as x(product text, asset_id text, direction text)
          join catalog.products p on p.name = x.product and p.source = 'discovered'
          join catalog.assets a on a.id = x.asset_id
-         on conflict do nothing`,
+         on conflict do nothing
+         returning product`,
         [JSON.stringify(ports)],
       );
       // Lineage edges.
@@ -364,12 +393,58 @@ export class CatalogStore {
         products: snapshot.products.length,
         edges: snapshot.edges.length,
       };
+      // Registration events: one per discovered product added, changed (its fields or its ports) or removed,
+      // and the round's assets summarised in one event (100,000 new topics are one message, not 100,000).
+      const events: CatalogChange[] = [];
+      const productDomain = new Map(snapshot.products.map((p) => [p.name, p.domain]));
+      const addedProducts = new Set(productsUpserted.rows.filter((r) => r.added).map((r) => r.name));
+      const changedProducts = new Set([
+        ...productsUpserted.rows.filter((r) => !r.added).map((r) => r.name),
+        ...portsRemoved.rows.map((r) => r.product),
+        ...portsAdded.rows.map((r) => r.product),
+      ]);
+      for (const name of [...addedProducts].sort())
+        events.push({
+          type: 'product.registered',
+          source: 'discovered',
+          product: { name, domain: productDomain.get(name) ?? '' },
+        });
+      for (const name of [...changedProducts].sort()) {
+        if (addedProducts.has(name) || !productDomain.has(name)) continue;
+        events.push({
+          type: 'product.changed',
+          source: 'discovered',
+          product: { name, domain: productDomain.get(name) ?? '' },
+        });
+      }
+      for (const row of [...productsRemoved.rows].sort((a, b) => a.name.localeCompare(b.name)))
+        events.push({ type: 'product.removed', source: 'discovered', product: { name: row.name, domain: row.domain } });
+      if (result.added || result.changed || result.removed) {
+        const added = someIds(upserted.rows.filter((row) => row.added).map((row) => row.id));
+        const changed = someIds(upserted.rows.filter((row) => row.changed).map((row) => row.id));
+        const gone = someIds(removed.rows.map((row) => row.id));
+        events.push({
+          type: 'assets.changed',
+          source: 'discovered',
+          assets: {
+            added: result.added,
+            changed: result.changed,
+            removed: result.removed,
+            addedIds: added.ids,
+            changedIds: changed.ids,
+            removedIds: gone.ids,
+            truncated: added.truncated || changed.truncated || gone.truncated,
+          },
+        });
+      }
+      await this.recordEvents(client, events);
       await client.query(
         `insert into catalog.discovery_runs (started_at, assets, added, changed, removed, products, edges)
          values ($1, $2, $3, $4, $5, $6, $7)`,
         [startedAt, result.assets, result.added, result.changed, result.removed, result.products, result.edges],
       );
       await client.query('commit');
+      this.recorded(events);
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => {});
@@ -757,7 +832,16 @@ export class CatalogStore {
           [product.name, port.assetId, port.direction, port.description ?? null],
         );
       }
+      const events: CatalogChange[] = [
+        {
+          type: before ? 'product.changed' : 'product.registered',
+          source,
+          product: { name: product.name, domain: product.domain },
+        },
+      ];
+      await this.recordEvents(client, events);
       await client.query('commit');
+      this.recorded(events);
       return before ? 'replaced' : 'created';
     } catch (error) {
       await client.query('rollback').catch(() => {});
@@ -772,8 +856,8 @@ export class CatalogStore {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      const existing = await client.query<{ source: EntrySource }>(
-        'select source from catalog.products where name = $1 for update',
+      const existing = await client.query<{ source: EntrySource; domain: string }>(
+        'select source, domain from catalog.products where name = $1 for update',
         [name],
       );
       if (!existing.rows[0]) {
@@ -795,7 +879,12 @@ export class CatalogStore {
            and not exists (select from catalog.ports o where o.asset_id = a.id)`,
         [rows.map((r) => r.asset_id), source],
       );
+      const events: CatalogChange[] = [
+        { type: 'product.removed', source, product: { name, domain: existing.rows[0].domain } },
+      ];
+      await this.recordEvents(client, events);
       await client.query('commit');
+      this.recorded(events);
       return true;
     } catch (error) {
       await client.query('rollback').catch(() => {});
@@ -824,8 +913,8 @@ export class CatalogStore {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      const removed = await client.query<{ name: string }>(
-        'delete from catalog.products where source = $1 and not (name = any ($2::text[])) returning name',
+      const removed = await client.query<{ name: string; domain: string }>(
+        'delete from catalog.products where source = $1 and not (name = any ($2::text[])) returning name, domain',
         [source, [...keep]],
       );
       await client.query(
@@ -833,7 +922,12 @@ export class CatalogStore {
            and not exists (select from catalog.ports o where o.asset_id = a.id)`,
         [source],
       );
+      const events: CatalogChange[] = [...removed.rows]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((row) => ({ type: 'product.removed', source, product: { name: row.name, domain: row.domain } }));
+      await this.recordEvents(client, events);
       await client.query('commit');
+      this.recorded(events);
       return removed.rows.map((row) => row.name).sort();
     } catch (error) {
       await client.query('rollback').catch(() => {});

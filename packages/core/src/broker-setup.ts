@@ -6,7 +6,7 @@ import { declareIngestTopology } from './ingest.js';
  * The RabbitMQ user of each plantmesh service and what it may do, as RabbitMQ's configure / write /
  * read regexes over exchange and queue names: a reader publishes to the ingest exchanges only, the
  * writer consumes its queues and publishes what it committed to the live stream, a live reader binds a
- * queue of its own to the live stream; no one else may declare or delete anything (the administrator
+ * queue of its own to the live stream, the catalog publishes its registration events; no one else may declare or delete anything (the administrator
  * declares the topology, see setupBroker).
  */
 export const brokerUsers = {
@@ -35,6 +35,13 @@ export const brokerUsers = {
     configure: '^amq\\.gen-.*$',
     write: '^amq\\.gen-.*$',
     read: '^(plantmesh\\.live|amq\\.gen-.*)$',
+  },
+  // The catalog publishes its registration events (ADR 0021) and nothing else: no queue, no consuming.
+  catalog: {
+    user: 'plantmesh-catalog',
+    configure: '^$',
+    write: '^plantmesh\\.catalog$',
+    read: '^$',
   },
 } as const;
 

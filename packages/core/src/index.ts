@@ -30,6 +30,7 @@ export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './conf
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 export { passwordVariable, urlWithLogin } from './credentials.js';
 export {
+  catalogExchange,
   declareIngestTopology,
   decodeEventRecord,
   decodeSampleBatch,

@@ -82,7 +82,12 @@ export async function declareIngestTopology(channel: ConfirmChannel, limits: Ing
   await channel.bindQueue(ingest.queues.samples, ingest.exchange, ingest.routingKeys.samples);
   // What the writer has committed, for live consumers; each binds a queue of its own (@plantmesh/live-stream).
   await channel.assertExchange(liveExchange, 'topic', { durable: true });
+  // The catalog's registration events (docs/adr/0021-catalog-registration-events.md); consumers bind their own.
+  await channel.assertExchange(catalogExchange, 'topic', { durable: true });
 }
+
+/** The topic exchange on which the catalog publishes product registration events (ADR 0021). */
+export const catalogExchange = 'plantmesh.catalog';
 
 /** One MQTT message's samples: all share its topic (the series path) and unit. */
 export interface SampleGroup {
