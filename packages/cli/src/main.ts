@@ -47,6 +47,9 @@ commands:
                                        import OPC UA NodeSet2 information models into the I3X address space
                                        (CURATED_DATABASE_URL or DATABASE_URL; the UA base first, then each
                                        companion specification after those it requires)
+  import assets FILE.yaml [--max-mib N] the plant's asset-model file (docs/asset-model.md): equipment names and
+                                       types, machines and parts, which series belong to or monitor what;
+                                       replaces the one imported before
   catalog apply FILE [FILE ...] [--dry-run]
                                        validate ODCS data contracts and ODPS data products (YAML or JSON)
                                        against the published schemas and register them with the catalog

@@ -1,3 +1,19 @@
+export {
+  ASSET_TYPES,
+  type AssetModelBuild,
+  assetObjectId,
+  assetTypeId,
+  buildAssetModel,
+} from './assets/build.js';
+export {
+  type AssetModelFile,
+  assetModelSchemaPath,
+  DEFAULT_MAX_ASSET_FILE_BYTES,
+  type ParsedAssetModel,
+  parseAssetModel,
+  readAssetModel,
+} from './assets/file.js';
+export { type AssetRules, applyAssetRules, isTopicFilter, topicMatches } from './assets/rules.js';
 export * from './i3x.js';
 export * from './inline-inheritance.js';
 export * from './json-schema.js';

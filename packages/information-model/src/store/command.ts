@@ -1,4 +1,7 @@
 /**
+ * `plantmesh import assets FILE.yaml`: an asset-model file (docs/asset-model.md) into the model, replacing
+ * what the last one stored; refused whole, with every problem as `file:line:column: message`.
+ *
  * `plantmesh import nodeset FILE.xml ...`: each NodeSet2 file imported into the model in the curated store,
  * in the order given (the OPC UA base NodeSet first, then the companion specifications in the order they
  * require each other), each on top of those stored before. The CLI calls this with its arguments
@@ -6,13 +9,18 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DefinitionError } from '@plantmesh/core';
 import pg from 'pg';
+import { readAssetModel } from '../assets/file.js';
 import { NodeSetError } from '../nodeset/errors.js';
+import { storeAssetModel } from './assets.js';
 import { storeNodeSet } from './nodeset.js';
 
 export const importUsage = `usage: plantmesh import nodeset FILE.xml [FILE.xml ...] [--max-mib N] [--warnings]
-  imports OPC UA NodeSet2 files into the information model (CURATED_DATABASE_URL or DATABASE_URL);
-  import Opc.Ua.NodeSet2.xml first, then each companion specification after those it requires`;
+       plantmesh import assets FILE.yaml [--max-mib N]
+  imports OPC UA NodeSet2 files, or the plant's asset-model file, into the information model
+  (CURATED_DATABASE_URL or DATABASE_URL); import Opc.Ua.NodeSet2.xml first, then each companion
+  specification after those it requires, and NodeSets before an asset model that names their types`;
 
 /** Runs the command; returns the exit code (0 done, 1 a file refused, 2 bad usage). */
 export async function importCommand(
@@ -30,8 +38,10 @@ export async function importCommand(
     return 2;
   }
   const files = parsed.positionals;
-  const maxMib = parsed.values['max-mib'] === undefined ? 64 : Number(parsed.values['max-mib']);
-  if (what !== 'nodeset' || files.length === 0 || !Number.isFinite(maxMib) || maxMib <= 0) {
+  const maxMib =
+    parsed.values['max-mib'] === undefined ? (what === 'assets' ? 16 : 64) : Number(parsed.values['max-mib']);
+  const usable = what === 'nodeset' ? files.length > 0 : what === 'assets' && files.length === 1;
+  if (!usable || !Number.isFinite(maxMib) || maxMib <= 0) {
     say(importUsage);
     return 2;
   }
@@ -43,6 +53,7 @@ export async function importCommand(
   const client = new pg.Client({ connectionString: url, application_name: 'plantmesh-import' });
   await client.connect();
   try {
+    if (what === 'assets') return await importAssets(client, files[0] as string, maxMib, say);
     for (const file of files) {
       const maxCharacters = maxMib * 1024 * 1024;
       if (statSync(file).size > maxCharacters * 4) {
@@ -67,5 +78,30 @@ export async function importCommand(
     return 0;
   } finally {
     await client.end();
+  }
+}
+
+async function importAssets(client: pg.Client, file: string, maxMib: number, say: (line: string) => void) {
+  try {
+    const result = await storeAssetModel(client, readAssetModel(file, maxMib * 1024 * 1024));
+    say(
+      `${file}: ${result.objectTypes} object types, ${result.relationshipTypes} relationship types, ${result.objects} objects (${result.series} series placed), ${result.relationships} relationships stored; ${result.removed} removed; ${result.restored} given back to the topic paths`,
+    );
+    for (const skipped of result.skipped) say(`  skipped ${skipped.elementId}: ${skipped.reason}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof DefinitionError) {
+      say(`${file}: refused:\n${error.message}`);
+      return 1;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      say(`${file}: refused: no such file`);
+      return 1;
+    }
+    if (error instanceof Error && error.name === 'ElementIdConflictError') {
+      say(`${file}: refused: ${error.message}`);
+      return 1;
+    }
+    throw error;
   }
 }

@@ -6,6 +6,7 @@
  * above the last one made into objects are read.
  */
 import type pg from 'pg';
+import { applyAssetRules } from '../assets/rules.js';
 import type { ObjectType } from '../model.js';
 import {
   EQUIPMENT_LEVELS,
@@ -15,6 +16,7 @@ import {
   PLATFORM_NAMESPACE,
   seriesObjectId,
 } from '../platform.js';
+import { storedAssetRules } from './assets.js';
 import { type StoredObject, type StoreModel, storeModelInTransaction } from './write.js';
 
 export interface SeriesRow {
@@ -118,7 +120,28 @@ export async function syncEquipment(
         await curated.query('rollback');
         return result;
       }
-      const stored = await storeModelInTransaction(curated, equipmentModel(rows), LOADER, { replace: false });
+      const model = equipmentModel(rows);
+      // Objects another loader has taken over (an asset-model file's equipment) are its, not re-derived.
+      const owned = await curated.query<{ element_id: string }>(
+        'select element_id from curated.model_objects where element_id = any($1::text[]) and source <> $2',
+        [model.objects.map((object) => object.elementId), LOADER],
+      );
+      const others = new Set(owned.rows.map((row) => row.element_id));
+      // New series an asset-model file places (under a machine, with relationships) are its loader's.
+      const rules = await storedAssetRules(curated);
+      const placed: StoredObject[] = [];
+      model.objects = model.objects.filter((object) => {
+        if (others.has(object.elementId)) return false;
+        const path = object.system?.seriesPath;
+        const ruled = rules && typeof path === 'string' ? applyAssetRules(object, path, rules) : undefined;
+        if (ruled) placed.push(ruled);
+        return ruled === undefined;
+      });
+      const stored = await storeModelInTransaction(curated, model, LOADER, { replace: false });
+      if (placed.length > 0) {
+        const empty = { namespaces: [], objectTypes: [], relationshipTypes: [], dataTypes: [] };
+        await storeModelInTransaction(curated, { ...empty, objects: placed }, 'assets', { replace: false });
+      }
       const last = (rows.at(-1) as SeriesRow).id;
       await curated.query(
         `insert into curated.model_loader_state (loader, state) values ($1, $2)
@@ -127,7 +150,7 @@ export async function syncEquipment(
       );
       await curated.query('commit');
       result.series += rows.length;
-      result.objects += stored.objects;
+      result.objects += stored.objects + placed.length;
       result.lastSeriesId = last;
       if (rows.length < batch) return result;
     } catch (error) {

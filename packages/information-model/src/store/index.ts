@@ -1,3 +1,4 @@
+export { ASSETS_LOADER, type AssetStoreResult, storeAssetModel, storedAssetRules } from './assets.js';
 export { importCommand, importUsage } from './command.js';
 export {
   type CuratedModelResult,
