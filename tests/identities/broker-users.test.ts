@@ -1,4 +1,4 @@
-import { brokerUrl, ingest, setupBroker } from '@plantmesh/core';
+import { brokerUrl, catalogExchange, ingest, setupBroker } from '@plantmesh/core';
 import { generatePassword } from '@plantmesh/schema';
 import { freePort, RabbitMqServer } from '@plantmesh/testkit';
 import amqp from 'amqplib';
@@ -31,9 +31,11 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
     'events-reader': generatePassword(),
     'sensors-reader': generatePassword(),
     'amqp-writer': generatePassword(),
+    catalog: generatePassword(),
   };
   const reader = () => brokerUrl(rabbitmq.url, 'events-reader', passwords['events-reader']);
   const writer = () => brokerUrl(rabbitmq.url, 'amqp-writer', passwords['amqp-writer']);
+  const catalog = () => brokerUrl(rabbitmq.url, 'catalog', passwords.catalog);
 
   beforeAll(async () => {
     rabbitmq = await (await RabbitMqServer.create({ managementPort: await freePort() })).start();
@@ -42,7 +44,7 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
       managementUrl: rabbitmq.managementApiUrl as string,
       passwords,
     });
-    expect(users).toEqual(['events-reader', 'sensors-reader', 'amqp-writer']);
+    expect(users).toEqual(['events-reader', 'sensors-reader', 'amqp-writer', 'catalog']);
   });
 
   afterAll(async () => {
@@ -85,6 +87,41 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
     ).toMatch(
       /ACCESS_REFUSED - access to exchange 'plantmesh.forged' in vhost '\/' refused for user 'plantmesh-amqp-writer'/,
     );
+  });
+
+  it('the catalog publishes its registration events on plantmesh.catalog, and may not publish elsewhere, consume or declare', async () => {
+    expect(
+      await refusal(catalog(), async (channel) => {
+        await channel.checkExchange(catalogExchange);
+        channel.publish(catalogExchange, 'product.registered.models.twin', Buffer.from('{}'), { persistent: true });
+        await channel.waitForConfirms();
+      }),
+    ).toBeUndefined();
+    expect(
+      await refusal(catalog(), async (channel) => {
+        channel.publish(ingest.exchange, ingest.routingKeys.events, Buffer.from('[]'));
+        await channel.waitForConfirms();
+      }),
+    ).toMatch(
+      /ACCESS_REFUSED - access to exchange 'plantmesh.ingest' in vhost '\/' refused for user 'plantmesh-catalog'/,
+    );
+    expect(
+      await refusal(catalog(), async (channel) => {
+        channel.publish('plantmesh.live', 'samples.x', Buffer.from('{}'));
+        await channel.waitForConfirms();
+      }),
+    ).toMatch(/ACCESS_REFUSED - access to exchange 'plantmesh.live'/);
+    expect(await refusal(catalog(), (channel) => channel.consume(ingest.queues.events, () => {}))).toMatch(
+      /ACCESS_REFUSED - access to queue 'plantmesh.events' in vhost '\/' refused for user 'plantmesh-catalog'/,
+    );
+    // Nor a queue of its own on its exchange, to read its own events (or anything else).
+    expect(await refusal(catalog(), (channel) => channel.assertQueue('', { exclusive: true }))).toMatch(
+      /ACCESS_REFUSED/,
+    );
+    expect(
+      await refusal(catalog(), (channel) => channel.assertExchange('plantmesh.forged', 'topic', { durable: true })),
+    ).toMatch(/ACCESS_REFUSED - access to exchange 'plantmesh.forged'/);
+    expect(await refusal(catalog(), (channel) => channel.deleteExchange(catalogExchange))).toMatch(/ACCESS_REFUSED/);
   });
 
   it('a wrong or rotated password is refused at login', async () => {
