@@ -32,7 +32,15 @@ describe('the catalog in the chart', () => {
       CATALOG_PUBLIC_URL: 'http://plantmesh-catalog.plantmesh.svc:80',
       I3X_URL: 'https://plantmesh-i3x-api.plantmesh.svc:443',
       EVENTS_READER_TOPICS: expect.any(String),
+      // Its registration events (ADR 0021), as its own RabbitMQ user over AMQPS, the password from its own Secret.
+      RABBITMQ_PASSWORD: { secretKeyRef: { name: 'plantmesh-catalog-credentials', key: 'rabbitmq-password' } },
+      AMQP_URL: 'amqps://plantmesh-catalog:$(RABBITMQ_PASSWORD)@plantmesh-rabbitmq:5671',
     });
+    // The password is defined before the URL that names it (Kubernetes expands only earlier variables).
+    const names = (container.env as EnvVar[]).map((e) => e.name);
+    expect(names.indexOf('RABBITMQ_PASSWORD')).toBeLessThan(names.indexOf('AMQP_URL'));
+    const credentials = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'plantmesh-catalog-credentials');
+    expect(Object.keys(credentials?.data ?? {}).sort()).toEqual(['postgres-password', 'rabbitmq-password']);
     const [service] = ofCatalog(objects, 'Service');
     expect(service?.spec.ports).toContainEqual({ name: 'api', port: 80, targetPort: 'api', protocol: 'TCP' });
     const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'plantmesh-catalog-registration');
@@ -45,6 +53,18 @@ describe('the catalog in the chart', () => {
     ).toEqual({
       secretKeyRef: { name: 'plantmesh-catalog-credentials', key: 'postgres-password' },
     });
+    // ... and its RabbitMQ user's, which only the catalog reads besides.
+    expect(
+      (job.spec.template.spec.containers[0].env as EnvVar[]).find((e) => e.name === 'CATALOG_AMQP_PASSWORD')?.valueFrom,
+    ).toEqual({
+      secretKeyRef: { name: 'plantmesh-catalog-credentials', key: 'rabbitmq-password' },
+    });
+    // Egress to RabbitMQ's AMQPS port (its events), and to PostgreSQL.
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'plantmesh-catalog');
+    const egressPorts = (
+      (policy as Manifest).spec.egress as Array<{ ports: Array<{ port: number }>; to?: unknown[] }>
+    ).map((rule) => JSON.stringify({ to: rule.to, ports: rule.ports }));
+    expect(egressPorts.some((rule) => rule.includes('"rabbitmq"') && rule.includes('"port":5671'))).toBe(true);
   });
 
   it('has no Kubernetes API access unless asked, and then only get/list/watch on what it discovers', () => {

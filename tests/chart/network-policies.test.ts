@@ -106,6 +106,8 @@ describe('NetworkPolicies', () => {
       // The catalog discovers from every store (PostgreSQL's catalogs and the data); its readers come in
       // only as networkPolicy.catalogFrom allows (nobody in these values).
       'catalog -> postgresql:5432',
+      // It publishes its registration events on RabbitMQ (ADR 0021).
+      'catalog -> rabbitmq:5671',
       'migrations -> postgresql:5432',
       // The migrations declare the RabbitMQ topology and the services' users (management API).
       'migrations -> rabbitmq:5671',

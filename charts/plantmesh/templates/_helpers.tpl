@@ -169,7 +169,7 @@ amqp-writer: { values: amqpWriter, postgres: true, rabbitmq: true }
 etl-curated: { values: etlCurated, postgres: true, rabbitmq: false }
 etl-business: { values: etlBusiness, postgres: true, rabbitmq: false }
 i3x-api: { values: i3xApi, postgres: true, rabbitmq: true }
-catalog: { values: catalog, postgres: true, rabbitmq: false }
+catalog: { values: catalog, postgres: true, rabbitmq: true }
 {{- end -}}
 
 {{/* A service's own credentials Secret. Call with (dict "root" $ "component" "amqp-writer"). */}}
