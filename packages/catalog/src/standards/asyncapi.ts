@@ -1,14 +1,15 @@
 /**
  * The AsyncAPI 3.0.0 document of the mesh's streams: the two MQTT brokers (events, sensors) with the
  * topic filters the readers subscribe and the topics actually seen, the event payloads the curated
- * definitions accept on their topics, and the RabbitMQ exchanges and queues of ingestion and of the live
- * stream, with the mqtt (0.2.0) and amqp (0.3.0) bindings. Built from the readers' configuration, the
+ * definitions accept on their topics, and the RabbitMQ exchanges and queues of ingestion, of the live
+ * stream and of the catalog's registration events, with the mqtt (0.2.0) and amqp (0.3.0) bindings. Built from the readers' configuration, the
  * topics seen, the curated definitions and the broker topology (@plantmesh/core's `ingest`).
  */
-import { ingest } from '@plantmesh/core';
+import { catalogExchange, ingest } from '@plantmesh/core';
 import type { CuratedDefinition } from '@plantmesh/etl-curated';
 import { bindingKeyForFilter, liveExchange } from '@plantmesh/live-stream';
 import { topicMatches } from '../discovery.js';
+import { catalogEventSchema } from '../events.js';
 import type { Asset } from '../model.js';
 import { asyncApiVersion } from './schemas.js';
 
@@ -151,6 +152,19 @@ const messages = {
       },
     },
     bindings: { amqp: { messageType: 'dead-letter', bindingVersion: '0.3.0' } },
+  },
+  catalogEvent: {
+    name: 'catalogEvent',
+    title: 'Catalog registration event',
+    summary:
+      "A product registered, changed or removed, a discovery round's assets, or the periodic state (ADR 0021); at least once, numbered without gaps",
+    contentType: 'application/json',
+    // The published JSON Schema (packages/catalog/schemas/catalog-event.v1.schema.json), as a draft-07 payload.
+    payload: (() => {
+      const { $schema: _schema, $id: _id, ...schema } = catalogEventSchema();
+      return schema;
+    })(),
+    bindings: { amqp: { contentEncoding: 'utf-8', messageType: 'catalog-event', bindingVersion: '0.3.0' } },
   },
   liveSamples: {
     name: 'liveSamples',
@@ -443,6 +457,33 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
       'Live consumers (the I3X API subscriptions, the SDK) bind a queue of their own',
       acked,
     );
+    const catalogEvents = addChannel('amqp.catalog', {
+      address: '{routingKey}',
+      title: `${catalogExchange} (topic exchange)`,
+      summary:
+        'Registration events of the data-product catalog; bind product.# (or product.*.<domain>.#, product.removed.#), assets.changed.#, catalog.state',
+      servers: rabbit,
+      parameters: {
+        routingKey: {
+          description:
+            'product.<registered|changed|removed>.<domain>.<name>, assets.changed.<source> or catalog.state (dots and % in a word escaped)',
+        },
+      },
+      messages: { catalogEvent: componentMessage('catalogEvent') },
+      bindings: { amqp: { is: 'routingKey', exchange: exchange(catalogExchange, 'topic'), bindingVersion: '0.3.0' } },
+    });
+    send(
+      'catalog.events',
+      catalogEvents,
+      'After each committed change, from its outbox, with publisher confirms (at least once)',
+      { amqp: { deliveryMode: 2, bindingVersion: '0.3.0' } },
+    );
+    receive(
+      'catalog-consumer',
+      catalogEvents,
+      'Services that react to registrations bind a queue of their own; deduplicate by id, resync on a sequence gap',
+      acked,
+    );
   }
 
   return {
@@ -452,7 +493,7 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
       title: input.title ?? 'plantmesh streams',
       version: input.version,
       description:
-        'The MQTT streams the plant publishes into the mesh (events and sensors) and the RabbitMQ exchanges and queues between the readers, the writer and the live consumers.',
+        "The MQTT streams the plant publishes into the mesh (events and sensors) and the RabbitMQ exchanges and queues between the readers, the writer and the live consumers, and the catalog's registration events.",
     },
     defaultContentType: 'application/json',
     servers,

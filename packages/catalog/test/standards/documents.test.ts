@@ -453,6 +453,14 @@ describe('open-standards documents of the shipped definitions (real PostgreSQL)'
       expect(exchange?.bindings).toMatchObject({
         amqp: { is: 'routingKey', exchange: { name: ingest.exchange, type: 'direct' } },
       });
+      // The catalog's registration events: its topic exchange, the payload as the published JSON Schema says.
+      const catalogEvents = Object.values(channels).find((c) => c.messages.catalogEvent !== undefined);
+      expect(catalogEvents?.bindings).toMatchObject({
+        amqp: { is: 'routingKey', exchange: { name: 'plantmesh.catalog', type: 'topic', durable: true } },
+      });
+      expect(messages.catalogEvent?.payload).toMatchObject({
+        required: ['version', 'id', 'sequence', 'type', 'time', 'catalogUrl'],
+      });
       expect((document.servers as Record<string, { bindings?: unknown }>).events?.bindings).toMatchObject({
         mqtt: { clientId: 'plantmesh-events-reader-0', cleanSession: false, sessionExpiryInterval: 604_800 },
       });
