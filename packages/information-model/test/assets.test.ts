@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, DefinitionError } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { PostgresServer } from '@plantmesh/testkit';
+import { nodesets } from 'node-opcua-nodesets';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +23,7 @@ import {
   TYPES,
 } from '../src/index.js';
 import { importCommand, loadStoredModel, storeAssetModel, storePlatform, syncEquipment } from '../src/store/index.js';
+import { DI } from './nodesets.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const example = fileURLToPath(new URL('../assets/plant1.yaml', import.meta.url));
@@ -71,7 +73,10 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
       )
     ).rows.map((row) => `${row.type_id} ${row.object_id}`);
   const snapshot = async () => {
-    const model = await loadStoredModel(client);
+    // What the import may write (the NodeSets imported below are left out: large, and not its to change).
+    const model = await Promise.all(
+      ['assets', 'equipment', 'platform'].map((source) => loadStoredModel(client, source)),
+    );
     const state = await client.query('select loader, state from curated.model_loader_state order by loader');
     return { model, state: state.rows };
   };
@@ -252,6 +257,39 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
       display_name: 'Electrode current',
       source: 'assets',
     });
+  });
+
+  it('types may build on imported NodeSet types by ElementId, and objects be typed by them', async () => {
+    const said: string[] = [];
+    const code = await importCommand(
+      ['nodeset', nodesets.standard, nodesets.di],
+      { DATABASE_URL: server.url },
+      (line) => said.push(line),
+    );
+    expect(code, said.join('\n')).toBe(0);
+    const device = `nsu=${DI};i=1002`;
+    const text = exampleText
+      .replace(
+        'objectTypes:\n',
+        `objectTypes:\n  - id: Analyser\n    inheritsFrom: "${device}"\n    schema: { type: object, properties: { element: { type: string } } }\n`,
+      )
+      .replace(
+        'relationships:\n',
+        `  - { id: spectrometer, type: Analyser, parent: eaf1-cell }\n  - { id: hmi, type: "${device}", parent: eaf1-cell }\n\nrelationships:\n`,
+      );
+    const result = await run(file('with-di.yaml', text));
+    expect(result.code, result.output).toBe(0);
+    const analyser = (
+      await client.query('select parent_type_id, schema from curated.model_object_types where element_id = $1', [
+        assetTypeId('Analyser'),
+      ])
+    ).rows[0];
+    expect(analyser.parent_type_id).toBe(device);
+    expect(analyser.schema.allOf[0].$ref).toContain('1002');
+    expect(await object(assetObjectId('hmi'))).toMatchObject({ type_element_id: device });
+    // Back to the example itself.
+    expect((await run(example)).code).toBe(0);
+    expect(await object(assetObjectId('hmi'))).toBeUndefined();
   });
 
   describe('hostile files are refused whole, naming file, line and problem, with nothing stored', () => {
