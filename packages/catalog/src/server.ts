@@ -23,6 +23,7 @@ import {
   searchQuerySchema,
 } from './openapi.js';
 import { type CatalogStore, ProductConflictError, type ProductFilter } from './store.js';
+import { webPage } from './web.js';
 
 export interface CatalogServerOptions {
   store: CatalogStore;
@@ -281,5 +282,6 @@ export async function buildServer(options: CatalogServerOptions): Promise<Fastif
     },
     { prefix: '/v1' },
   );
+  await app.register(webPage);
   return app;
 }
