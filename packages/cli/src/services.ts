@@ -104,6 +104,8 @@ export function localServices(endpoints: PlatformEndpoints): LocalService[] {
         CATALOG_PORT: String(endpoints.ports.catalog),
         CATALOG_PUBLIC_URL: `http://127.0.0.1:${endpoints.ports.catalog}`,
         REGISTRATION_TOKEN: endpoints.catalogToken,
+        // Its registration events on plantmesh.catalog, as its own RabbitMQ user (plantmesh-catalog).
+        AMQP_URL: endpoints.amqpUrls.catalog,
         I3X_URL: `http://127.0.0.1:${endpoints.ports.i3xApi}`,
         DISCOVERY_INTERVAL_MS: '15000',
       },

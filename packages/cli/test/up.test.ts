@@ -105,7 +105,7 @@ describe('plantmesh up', () => {
       'each service connected to RabbitMQ as its own user',
       async () =>
         (await brokerUsers()) ===
-        'plantmesh-amqp-writer plantmesh-events-reader plantmesh-i3x-api plantmesh-sensors-reader',
+        'plantmesh-amqp-writer plantmesh-catalog plantmesh-events-reader plantmesh-i3x-api plantmesh-sensors-reader',
     );
     // The I3X API serves subscriptions, fed by the live stream: with the printed key, a subscription to a
     // simulated series gets its new samples through /sync.
@@ -158,6 +158,13 @@ describe('plantmesh up', () => {
       (await catalogLogin.query(`select distinct usename from pg_stat_activity where application_name = 'catalog'`))
         .rows,
     ).toEqual([{ usename: 'plantmesh_catalog' }]);
+    // Its registration events (the products discovery found) went out on plantmesh.catalog: none left waiting.
+    await waitFor('the catalog published its events', async () => {
+      const { rows } = await catalogLogin.query<{ n: number; last: number }>(
+        'select (select count(*)::int from catalog.event_outbox) as n, (select last::int from catalog.event_sequence) as last',
+      );
+      return rows[0]?.n === 0 && (rows[0]?.last ?? 0) > 0;
+    });
     await catalogLogin.end();
     const management = await fetch(`http://127.0.0.1:${ports.rabbitmqManagement}/api/overview`, {
       headers: { authorization: `Basic ${Buffer.from('plantmesh:plantmesh').toString('base64')}` },
