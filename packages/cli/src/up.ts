@@ -10,6 +10,7 @@ import {
   type Logger,
   setupBroker,
 } from '@plantmesh/core';
+import { importCommand } from '@plantmesh/information-model/store';
 import {
   createUser,
   generatePassword,
@@ -150,6 +151,13 @@ export async function up(options: UpOptions): Promise<RunningPlatform> {
     // Grafana reads as a reader login of its own (grafana/provisioning expects it under this name).
     const grafanaPassword = await grafanaLogin(postgres.url);
     const apiKey = await localApiKey(postgres.url);
+    // The simulated plant's asset model (docs/asset-model.md): names, machines and their parts, Monitors edges.
+    // Not needed to run: a failure is said, and the platform starts with the topic paths' hierarchy alone.
+    await importCommand(
+      ['assets', join(options.repoRoot, 'packages/information-model/assets/plant1.yaml')],
+      { DATABASE_URL: postgres.url },
+      (line) => print(`asset model: ${line}`),
+    ).catch((error: Error) => print(`asset model: not imported: ${error.message}`));
     const brokerServices = Object.keys(brokerUsers) as BrokerService[];
     const brokerPasswords = Object.fromEntries(
       brokerUserNames.map((service) => [service, generatePassword()]),
