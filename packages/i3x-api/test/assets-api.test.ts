@@ -45,7 +45,7 @@ describe('the asset-model file through the I3X API', () => {
     () => key,
     new OpenApiCheck(),
   );
-  const valueOf = (topic: string) => {
+  const lastValueOf = (topic: string) => {
     const index = series.findIndex((s) => s.topic === topic);
     expect(index).toBeGreaterThanOrEqual(0);
     return (series[index]?.base as number) + 9;
@@ -209,7 +209,7 @@ describe('the asset-model file through the I3X API', () => {
     expect(transformer).toMatchObject({ value: null, quality: 'GoodNoData' });
     const current = transformer.components[seriesObjectId('plant1/meltshop/eaf1/cell1/current')];
     expect(current).toEqual({
-      value: valueOf('plant1/meltshop/eaf1/cell1/current'),
+      value: lastValueOf('plant1/meltshop/eaf1/cell1/current'),
       quality: 'Good',
       timestamp: new Date(start + 9_000).toISOString().replace('.000Z', 'Z'),
     });
