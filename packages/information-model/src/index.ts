@@ -13,7 +13,7 @@ export {
   parseAssetModel,
   readAssetModel,
 } from './assets/file.js';
-export { type AssetRules, applyAssetRules, isTopicFilter, topicMatches } from './assets/rules.js';
+export { AssetRuleMatcher, type AssetRules, applyAssetRules, isTopicFilter, topicMatches } from './assets/rules.js';
 export * from './i3x.js';
 export * from './inline-inheritance.js';
 export * from './json-schema.js';

@@ -20,7 +20,7 @@ import { DEFAULT_PLANT_NAMESPACE, equipmentId, PLATFORM_NAMESPACE, seriesObjectI
 import { equipmentModel, type SeriesRow } from '../store/equipment.js';
 import type { StoredObject, StoreModel } from '../store/write.js';
 import { type AssetModelFile, type EquipmentLevel, isElementIdRef, type ParsedAssetModel } from './file.js';
-import { type AssetRules, applyAssetRules } from './rules.js';
+import { AssetRuleMatcher, type AssetRules } from './rules.js';
 
 export const ASSET_TYPES = {
   enterprise: 'plantmesh:types:Enterprise',
@@ -225,10 +225,11 @@ export function buildAssetModel(
   );
   rules.claims = [...claims.filter((c) => !/[+#]/.test(c.filter)), ...claims.filter((c) => /[+#]/.test(c.filter))];
 
+  const matcher = new AssetRuleMatcher(rules);
   for (const row of series) {
     const object = derived.get(seriesObjectId(row.path));
     if (!object) continue;
-    const ruled = applyAssetRules(object, row.path, rules);
+    const ruled = matcher.apply(object, row.path);
     if (ruled) objects.set(ruled.elementId, ruled);
   }
 

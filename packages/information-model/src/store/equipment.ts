@@ -6,7 +6,7 @@
  * above the last one made into objects are read.
  */
 import type pg from 'pg';
-import { applyAssetRules } from '../assets/rules.js';
+import { AssetRuleMatcher } from '../assets/rules.js';
 import type { ObjectType } from '../model.js';
 import {
   EQUIPMENT_LEVELS,
@@ -128,12 +128,13 @@ export async function syncEquipment(
       );
       const others = new Set(owned.rows.map((row) => row.element_id));
       // New series an asset-model file places (under a machine, with relationships) are its loader's.
-      const rules = await storedAssetRules(curated);
+      const assetRules = await storedAssetRules(curated);
+      const rules = assetRules && new AssetRuleMatcher(assetRules);
       const placed: StoredObject[] = [];
       model.objects = model.objects.filter((object) => {
         if (others.has(object.elementId)) return false;
         const path = object.system?.seriesPath;
-        const ruled = rules && typeof path === 'string' ? applyAssetRules(object, path, rules) : undefined;
+        const ruled = rules && typeof path === 'string' ? rules.apply(object, path) : undefined;
         if (ruled) placed.push(ruled);
         return ruled === undefined;
       });
