@@ -12,7 +12,7 @@ import { type CatalogEvent, CatalogStore, catalogExchange } from '@plantmesh/cat
 import { createLogger } from '@plantmesh/core';
 import { generatePassword, migrate, serviceUrl, stores, storeUrls } from '@plantmesh/schema';
 import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import amqp from 'amqplib';
 import pg from 'pg';
