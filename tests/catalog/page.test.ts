@@ -359,6 +359,12 @@ describe('catalog web page in chromium', () => {
     expect(await page.locator('#graph svg .node').count()).toBe(1_000);
     expect(await page.locator('#graph svg path.edge').count()).toBe(999);
     await expect(page.locator('#graph-note').textContent()).resolves.toBe('1000 nodes, 999 links');
+    // Capped: the nearest nodes, and a note that says so.
+    await go(page, '#/products/plant-graph?depth=3&direction=upstream&max=500');
+    expect(await page.locator('#graph svg .node').count()).toBe(500);
+    await expect(page.locator('#graph-note.note').textContent()).resolves.toContain(
+      'more are in reach: only the nearest 500 are drawn',
+    );
     // Still usable: the search answers.
     await page.fill('#q', 'boiler');
     await page.click('#search button');

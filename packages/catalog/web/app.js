@@ -6,7 +6,7 @@ import dagre from './vendor/dagre.js';
 const api = new URL('../v1/', document.baseURI);
 const main = document.getElementById('main');
 const SVG = 'http://www.w3.org/2000/svg';
-/** The largest graph the page asks for; beyond it the API answers the nearest nodes and the page says so. */
+/** The largest graph the page asks for (`max=` in its address changes it); beyond it the API answers the nearest nodes and the page says so. */
 const MAX_NODES = 1500;
 
 /** An element with attributes and children (strings become text nodes). */
@@ -251,7 +251,9 @@ async function productView(name, params) {
   const direction = ['upstream', 'downstream', 'both'].includes(params.get('direction'))
     ? params.get('direction')
     : 'both';
-  const at = (d, dir) => `#/products/${encodeURIComponent(name)}?depth=${d}&direction=${dir}`;
+  const max = Math.min(Math.max(Number.parseInt(params.get('max') ?? `${MAX_NODES}`, 10) || MAX_NODES, 1), 5_000);
+  const at = (d, dir) =>
+    `#/products/${encodeURIComponent(name)}?depth=${d}&direction=${dir}${max === MAX_NODES ? '' : `&max=${max}`}`;
   const select = el(
     'select',
     { id: 'direction', 'aria-label': 'direction' },
@@ -310,7 +312,7 @@ async function productView(name, params) {
     }),
   );
   const lineage = await get(
-    `products/${encodeURIComponent(name)}/lineage?direction=${direction}&depth=${depth}&maxNodes=${MAX_NODES}`,
+    `products/${encodeURIComponent(name)}/lineage?direction=${direction}&depth=${depth}&maxNodes=${max}`,
   );
   const roots = new Set(product.ports.filter((p) => p.direction === 'output').map((p) => p.assetId));
   drawGraph(graph, lineage, roots.size ? roots : new Set(product.ports.map((p) => p.assetId)), name);
