@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { checkedYaml, DefinitionError, type DefinitionProblem } from '@plantmesh/core';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { JsonSchema, Namespace } from '../model.js';
 import { platformModel } from '../platform.js';
@@ -61,7 +61,12 @@ export const DEFAULT_MAX_ASSET_FILE_BYTES = 16 * 1024 * 1024;
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats.default(ajv);
-const validateFile = ajv.compile<AssetModelFile>(JSON.parse(readFileSync(assetModelSchemaPath, 'utf8')));
+// Compiled on first use: the API and the sync load this module but never read a file.
+let compiled: ValidateFunction<AssetModelFile> | undefined;
+const validateFile = (): ValidateFunction<AssetModelFile> => {
+  compiled ??= ajv.compile<AssetModelFile>(JSON.parse(readFileSync(assetModelSchemaPath, 'utf8')));
+  return compiled;
+};
 
 /** The ISA-95 level types' names a file may use as a type (`type: Cell`). */
 export const LEVEL_TYPE_NAMES = ['Enterprise', 'Site', 'Area', 'Line', 'Cell', 'WorkUnit'] as const;
@@ -89,7 +94,7 @@ export function parseAssetModel(text: string, file: string, maxBytes = DEFAULT_M
   }
   let checked: ReturnType<typeof checkedYaml<AssetModelFile>>;
   try {
-    checked = checkedYaml(text, file, validateFile);
+    checked = checkedYaml(text, file, validateFile());
   } catch (error) {
     if (error instanceof DefinitionError) throw error;
     // The YAML library refuses alias bombs and the like while building the value.
