@@ -40,4 +40,6 @@ export const catalogEnv = {
   CATALOG_EVENTS_POLL_MS: env.int(50).default(1_000),
   /** How often a catalog.state event carries the last sequence number (0: never). */
   CATALOG_EVENTS_STATE_INTERVAL_MS: env.int(0).default(300_000),
+  /** Most events kept unpublished while RabbitMQ is away; the oldest beyond are dropped (a sequence gap). */
+  CATALOG_EVENTS_MAX_PENDING: env.int(100).default(100_000),
 };

@@ -123,6 +123,11 @@ export interface EventRelayOptions {
   stateIntervalMs?: number;
   /** Events published per transaction. */
   batchSize?: number;
+  /**
+   * Most events kept while RabbitMQ is away; beyond, the oldest are dropped and their numbers skipped, so
+   * that consumers see the gap and resync through the API.
+   */
+  maxPending?: number;
   registry?: Registry;
 }
 
@@ -149,6 +154,7 @@ export class CatalogEventRelay {
   private failures = 0;
   private readonly published: Counter<'type'> | undefined;
   private readonly failed: Counter | undefined;
+  private readonly dropped: Counter | undefined;
   private pendingCount = 0;
   private readonly pollMs: number;
   private readonly stateIntervalMs: number;
@@ -169,6 +175,11 @@ export class CatalogEventRelay {
       this.failed = new Counter({
         name: 'plantmesh_catalog_event_publish_failures_total',
         help: 'Batches of registration events not confirmed (kept in the outbox and published again)',
+        registers,
+      });
+      this.dropped = new Counter({
+        name: 'plantmesh_catalog_events_dropped_total',
+        help: 'Registration events dropped unpublished because the outbox was full (their numbers are skipped)',
         registers,
       });
       const pending = () => this.pendingCount;
@@ -215,6 +226,7 @@ export class CatalogEventRelay {
   /** Publishes until the outbox is empty (or a publish fails); then a state event when one is due. */
   async drain(): Promise<void> {
     try {
+      await this.trimOutbox();
       while (!this.stopped && (await this.publishBatch())) {
         // the next batch
       }
@@ -273,6 +285,47 @@ export class CatalogEventRelay {
         ),
       ),
     );
+  }
+
+  /**
+   * Keeps at most `maxPending` events: the oldest beyond are deleted and the sequence advanced past them, so
+   * that the next event published shows consumers the gap. Returns how many were dropped.
+   */
+  async trimOutbox(): Promise<number> {
+    const maxPending = this.options.maxPending ?? 100_000;
+    const client = await this.options.pool.connect();
+    try {
+      await client.query('begin');
+      const locked = await client.query<{ ok: boolean }>(
+        "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog events')) as ok",
+      );
+      const count = await client.query<{ n: number }>('select count(*)::int as n from catalog.event_outbox');
+      const excess = (count.rows[0]?.n ?? 0) - maxPending;
+      this.pendingCount = count.rows[0]?.n ?? 0;
+      if (!locked.rows[0]?.ok || excess <= 0) {
+        await client.query('rollback');
+        return 0;
+      }
+      const removed = await client.query(
+        `delete from catalog.event_outbox where id in (select id from catalog.event_outbox order by id limit $1)`,
+        [excess],
+      );
+      const dropped = removed.rowCount ?? 0;
+      await client.query('update catalog.event_sequence set last = last + $1', [dropped]);
+      await client.query('commit');
+      this.pendingCount -= dropped;
+      this.dropped?.inc(dropped);
+      this.options.log.warn(
+        { dropped, maxPending },
+        'catalog events: the outbox is full (RabbitMQ away too long); the oldest were dropped, consumers see the gap',
+      );
+      return dropped;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** One batch; true when there may be more. */

@@ -57,6 +57,7 @@ await runService(
         publicUrl,
         pollMs: config.CATALOG_EVENTS_POLL_MS,
         stateIntervalMs: config.CATALOG_EVENTS_STATE_INTERVAL_MS,
+        maxPending: config.CATALOG_EVENTS_MAX_PENDING,
         registry: metrics,
       });
       relay.start();

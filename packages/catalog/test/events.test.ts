@@ -4,13 +4,13 @@
  * a rolled-back change writes none, a discovery round's assets are one summary however many they are, and
  * with events off nothing is written. The relay and RabbitMQ are tested in tests/catalog/events.test.ts.
  */
-import { createLogger } from '@plantmesh/core';
+import { AmqpClient, createLogger } from '@plantmesh/core';
 import { migrate, stores, storeUrls } from '@plantmesh/schema';
 import { PostgresServer } from '@plantmesh/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../src/discovery.js';
-import { maxAssetIds, routingKeyOf } from '../src/events.js';
+import { CatalogEventRelay, maxAssetIds, recordCatalogEvents, routingKeyOf } from '../src/events.js';
 import type { Asset, Product } from '../src/model.js';
 import { CatalogStore, ProductConflictError } from '../src/store.js';
 
@@ -154,6 +154,31 @@ describe('registration events recorded by the store (real PostgreSQL)', () => {
       ['product.registered.models.k8s-twin', 'kubernetes'],
       ['product.removed.models.k8s-twin', 'kubernetes'],
     ]);
+  });
+
+  it('a full outbox (RabbitMQ away too long) drops its oldest and skips their numbers, so consumers see the gap', async () => {
+    const client = await pool.connect();
+    try {
+      await recordCatalogEvents(
+        client,
+        ['a', 'b', 'c', 'd', 'e'].map((name) => ({
+          type: 'product.registered' as const,
+          source: 'manual' as const,
+          product: { name, domain: 'models' },
+        })),
+      );
+    } finally {
+      client.release();
+    }
+    const [before] = (await pool.query<{ last: string }>('select last::text from catalog.event_sequence')).rows;
+    // Never started: trimming does not need the broker.
+    const amqp = new AmqpClient({ url: 'amqp://127.0.0.1:1', log });
+    const relay = new CatalogEventRelay({ pool, amqp, log, publicUrl: 'http://catalog', maxPending: 2 });
+    expect(await relay.trimOutbox()).toBe(3);
+    expect((await outbox()).map((e) => (e.payload.product as { name: string }).name)).toEqual(['d', 'e']);
+    const [after] = (await pool.query<{ last: string }>('select last::text from catalog.event_sequence')).rows;
+    expect(Number(after?.last) - Number(before?.last)).toBe(3);
+    expect(await relay.trimOutbox()).toBe(0);
   });
 
   it('records nothing with events off', async () => {
