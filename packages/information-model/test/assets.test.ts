@@ -377,6 +377,11 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
         /:4:\d+: not a valid JSON Schema/,
       ],
       [
+        'nesting deeper than a parser goes',
+        `${header}equipment: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`,
+        /:3:\d+: YAML: /,
+      ],
+      [
         'an alias bomb',
         `${header}x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ny: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nz: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nw: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nequipment: []\n`,
         /:1:1: YAML: .*alias/i,

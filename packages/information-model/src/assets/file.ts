@@ -124,13 +124,16 @@ export function parseAssetModel(text: string, file: string, maxBytes = DEFAULT_M
     objectTypes.has(ref) || levelTypes.has(ref) || isElementIdRef(ref)
       ? undefined
       : `type "${ref}" is neither an object type of this file, nor an ISA-95 level type (${LEVEL_TYPE_NAMES.join(', ')}), nor an ElementId`;
+  // A validator of its own for the file's schemas: one `$id` in two imports of a process is no clash.
+  const schemas = new Ajv2020({ allErrors: true, strict: false });
+  addFormats.default(schemas);
   (model.objectTypes ?? []).forEach((type, i) => {
     if (type.inheritsFrom !== undefined) {
       const problem = typeRefProblem(type.inheritsFrom);
       if (problem) fail(['objectTypes', i, 'inheritsFrom'], problem);
     }
     try {
-      ajv.compile(type.schema);
+      schemas.compile(type.schema);
     } catch (error) {
       fail(['objectTypes', i, 'schema'], `not a valid JSON Schema: ${(error as Error).message}`);
     }
