@@ -220,6 +220,15 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
     expect(text).not.toContain('eaf-1-transformer');
     const { code, output } = await run(file('smaller.yaml', text));
     expect(code, output).toBe(0);
+    // A relationship type with its relationships removed too (a second, smaller file).
+    const noFeeds = text.replace(/ {2}- id: Feeds\n(?: {4}.*\n)+/, '').replace(/ {2}- \{ type: Feeds, .*\n/g, '');
+    expect(noFeeds).not.toContain('Feeds');
+    expect((await run(file('no-feeds.yaml', noFeeds))).code).toBe(0);
+    const feeds = await client.query(
+      `select (select count(*) from curated.model_relationship_types where element_id in ('Feeds', 'FedBy'))::int as types,
+         (select count(*) from curated.model_relationships where type_id in ('Feeds', 'FedBy'))::int as edges`,
+    );
+    expect(feeds.rows[0]).toEqual({ types: 0, edges: 0 });
     expect(await object(assetObjectId('eaf-1-transformer'))).toBeUndefined();
     // Its series back under its cell, with the topic path's name.
     expect(await object(seriesObjectId('plant1/meltshop/eaf1/cell1/current'))).toMatchObject({
@@ -290,6 +299,10 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
     // Back to the example itself.
     expect((await run(example)).code).toBe(0);
     expect(await object(assetObjectId('hmi'))).toBeUndefined();
+    const gone = await client.query('select from curated.model_elements where element_id = $1', [
+      assetTypeId('Analyser'),
+    ]);
+    expect(gone.rowCount).toBe(0);
   });
 
   describe('hostile files are refused whole, naming file, line and problem, with nothing stored', () => {
