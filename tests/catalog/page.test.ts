@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Browser globals of the functions evaluated in the page (the tests' TypeScript has no DOM library).
 // biome-ignore lint/suspicious/noExplicitAny: evaluated in chromium, not in Node
-declare const window: any, document: any, location: any, Image: any;
+declare const window: any, document: any, location: any, Image: any, navigator: any;
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const TOKEN = 'page-test-registration-token-0123456789';
@@ -273,8 +273,12 @@ describe('catalog web page in chromium', () => {
     const snippets = await runs.locator('.snippet pre').allTextContents();
     expect(snippets).toContain("await mesh.query('curated.boiler_runs', { limit: 10 })");
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
-    await runs.locator('.snippet button').first().click();
-    await expect(runs.locator('.snippet button').first().textContent()).resolves.toMatch(/Copied|Selected/);
+    const copy = runs.locator('.snippet button').first();
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toBe('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
+      'psql "$PLANTMESH_URL" -c \'select * from curated.boiler_runs limit 10\'',
+    );
     expect(await violations()).toEqual([]);
     expect(errors).toEqual([]);
     await page.context().close();
