@@ -163,6 +163,34 @@ export class PostgresServer extends LocalServer {
     }
   }
 
+  /**
+   * At the end of a test, a pool's `end()` has resolved while its connections are still closing; a fast
+   * shutdown then sends them "terminating connection", which the pool re-emits as an unhandled error.
+   * So the server waits (briefly) for its clients to leave first.
+   */
+  override async destroy(): Promise<void> {
+    if (this.managed?.alive) await this.clientsGone(2_000).catch(() => {});
+    await super.destroy();
+  }
+
+  private async clientsGone(timeoutMs: number): Promise<void> {
+    const client = new pg.Client({ connectionString: this.urlFor('postgres'), connectionTimeoutMillis: 2_000 });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const { rows } = await client.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+        );
+        if (rows[0]?.n === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
   /** Graceful stop: "fast" shutdown (SIGINT) rolls back open transactions, as a pod's stop does. */
   override async stop(): Promise<void> {
     await this.managed?.stop('SIGINT');
