@@ -31,11 +31,13 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
     'events-reader': generatePassword(),
     'sensors-reader': generatePassword(),
     'amqp-writer': generatePassword(),
+    'i3x-api': generatePassword(),
     catalog: generatePassword(),
   };
   const reader = () => brokerUrl(rabbitmq.url, 'events-reader', passwords['events-reader']);
   const writer = () => brokerUrl(rabbitmq.url, 'amqp-writer', passwords['amqp-writer']);
   const catalog = () => brokerUrl(rabbitmq.url, 'catalog', passwords.catalog);
+  const i3x = () => brokerUrl(rabbitmq.url, 'i3x-api', passwords['i3x-api']);
 
   beforeAll(async () => {
     rabbitmq = await (await RabbitMqServer.create({ managementPort: await freePort() })).start();
@@ -44,7 +46,7 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
       managementUrl: rabbitmq.managementApiUrl as string,
       passwords,
     });
-    expect(users).toEqual(['events-reader', 'sensors-reader', 'amqp-writer', 'catalog']);
+    expect(users).toEqual(['events-reader', 'sensors-reader', 'amqp-writer', 'i3x-api', 'catalog']);
   });
 
   afterAll(async () => {
@@ -122,6 +124,32 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
       await refusal(catalog(), (channel) => channel.assertExchange('plantmesh.forged', 'topic', { durable: true })),
     ).toMatch(/ACCESS_REFUSED - access to exchange 'plantmesh.forged'/);
     expect(await refusal(catalog(), (channel) => channel.deleteExchange(catalogExchange))).toMatch(/ACCESS_REFUSED/);
+  });
+
+  it('the I3X API binds a queue of its own to the live stream and publishes written values there, nothing else', async () => {
+    expect(
+      await refusal(i3x(), async (channel) => {
+        const { queue } = await channel.assertQueue('', { exclusive: true });
+        await channel.bindQueue(queue, 'plantmesh.live', 'samples.#');
+        await channel.consume(queue, () => {});
+        channel.publish('plantmesh.live', 'samples.plant1.x', Buffer.from('{}'));
+        await channel.waitForConfirms();
+      }),
+    ).toBeUndefined();
+    expect(
+      await refusal(i3x(), async (channel) => {
+        channel.publish(ingest.exchange, ingest.routingKeys.events, Buffer.from('[]'));
+        await channel.waitForConfirms();
+      }),
+    ).toMatch(
+      /ACCESS_REFUSED - access to exchange 'plantmesh.ingest' in vhost '\/' refused for user 'plantmesh-i3x-api'/,
+    );
+    expect(await refusal(i3x(), (channel) => channel.consume(ingest.queues.samples, () => {}))).toMatch(
+      /ACCESS_REFUSED - access to queue 'plantmesh.samples'/,
+    );
+    expect(
+      await refusal(i3x(), (channel) => channel.assertExchange('plantmesh.forged', 'topic', { durable: true })),
+    ).toMatch(/ACCESS_REFUSED - access to exchange 'plantmesh.forged'/);
   });
 
   it('a wrong or rotated password is refused at login', async () => {

@@ -5,9 +5,10 @@ import { declareIngestTopology } from './ingest.js';
 /**
  * The RabbitMQ user of each plantmesh service and what it may do, as RabbitMQ's configure / write /
  * read regexes over exchange and queue names: a reader publishes to the ingest exchanges only, the
- * writer consumes its queues and publishes what it committed to the live stream, a live reader binds a
- * queue of its own to the live stream, the catalog publishes its registration events; no one else may declare or delete anything (the administrator
- * declares the topology, see setupBroker).
+ * writer consumes its queues and publishes what it committed to the live stream (so does the I3X API for
+ * the values written through it), a live reader binds a queue of its own to the live stream, the catalog
+ * publishes its registration events; no one else may declare or delete anything (the administrator declares
+ * the topology, see setupBroker).
  */
 export const brokerUsers = {
   'events-reader': {
@@ -29,11 +30,11 @@ export const brokerUsers = {
     read: '^plantmesh\\.(events|samples|dead-letter)$',
   },
   // Its subscriptions' live-stream consumer: as the live reader, a server-named queue of its own bound to
-  // plantmesh.live, nothing else.
+  // plantmesh.live; and it publishes the values written through it (PUT /objects/value) there.
   'i3x-api': {
     user: 'plantmesh-i3x-api',
     configure: '^amq\\.gen-.*$',
-    write: '^amq\\.gen-.*$',
+    write: '^(plantmesh\\.live|amq\\.gen-.*)$',
     read: '^(plantmesh\\.live|amq\\.gen-.*)$',
   },
   // The catalog publishes its registration events (ADR 0021) and nothing else: no queue, no consuming.

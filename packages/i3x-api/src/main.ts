@@ -110,14 +110,15 @@ await runService(
           keepaliveMs: config.SSE_KEEPALIVE_MS,
         },
       );
-      const feed = new LiveFeed({ url: config.AMQP_URL, store, log, registry: metrics });
-      const hub = new StreamHub({
+      const hub: StreamHub = new StreamHub({
         store,
         pool: i3xStore.pool,
         log,
         registry: metrics,
         onWatchChanged: () => void feed.rebind(),
+        publish: (messages) => feed.publish(messages),
       });
+      const feed = new LiveFeed({ url: config.AMQP_URL, sink: hub, log, registry: metrics });
       feed.start();
       hub.start();
       shutdown.add('live stream', () => feed.stop());

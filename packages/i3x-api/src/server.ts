@@ -138,7 +138,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
           i3x: options.i3x,
           log: options.log,
           limits,
-          ...(options.subscriptions ? { subscriptions: options.subscriptions.store } : {}),
+          ...(options.subscriptions ? { subscriptions: options.subscriptions.hub } : {}),
         });
         await v1.register(updateRoutes, { ...context, updates } as never);
       }

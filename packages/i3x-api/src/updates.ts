@@ -3,8 +3,8 @@
  * on its own (the element exists and is writable, its VQT follows the guide's quality and null rules, its
  * value conforms to the element's type schema), then every valid item written in one transaction through
  * metrics.write_samples (the same tables and the same last-known-value rule as the values that come in over
- * MQTT) with a row of the audit trail each (i3x.update_audit), and staged for the subscriptions that watch
- * the series.
+ * MQTT) with a row of the audit trail each (i3x.update_audit), then handed to the subscriptions that watch
+ * the series as live values are, and published on the live stream for the other replicas and live readers.
  */
 import type { Logger } from '@plantmesh/core';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Principal } from './auth/principal.js';
 import { I3xError, type ResponseDetail, titles } from './envelope.js';
 import type { ModelReader, ResolvedObject } from './model.js';
-import type { SubscriptionStore } from './subscriptions/store.js';
+import type { StreamHub } from './subscriptions/streams.js';
 import { parseTimestamp, utcSql } from './time.js';
 import { type Quality, sampleVqt } from './values.js';
 
@@ -104,8 +104,8 @@ export interface UpdateWriterOptions {
   i3x: pg.Pool;
   log: Logger;
   limits: UpdateLimits;
-  /** Subscriptions, when served: written values are staged for them as live values are. */
-  subscriptions?: SubscriptionStore;
+  /** Subscriptions, when served: written values reach them as live values do. */
+  subscriptions?: Pick<StreamHub, 'written'>;
 }
 
 export class UpdateWriter {
@@ -315,9 +315,9 @@ export class UpdateWriter {
       metricsClient.release();
       if (!shared) i3xClient.release();
     }
-    // Subscriptions see written values as they see live ones (the same staging, once under its watermark).
-    const store = this.options.subscriptions;
-    if (store) {
+    // Subscriptions see written values as they see live ones (once, under their marks).
+    const hub = this.options.subscriptions;
+    if (hub) {
       const byPath = new Map<string, Array<[number, number | null, number]>>();
       for (const write of writes) {
         const path = paths.get(write.seriesId);
@@ -327,9 +327,9 @@ export class UpdateWriter {
           [Date.parse(write.ts), write.value, qualityCodes[write.quality]],
         ]);
       }
-      await store
-        .stage([...byPath].map(([path, samples]) => ({ path, unit: null, samples })))
-        .catch((error) => log.warn({ err: error }, 'written values not staged for subscriptions'));
+      await hub
+        .written([...byPath].map(([path, samples]) => ({ path, unit: null, samples })))
+        .catch((error) => log.warn({ err: error }, 'written values not delivered to subscriptions'));
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The subscribe methods over a real PostgreSQL, the live stream's messages handed to the store as the feed
- * hands them (the feed itself, restarts and replicas are in subscriptions-live.test.ts): ownership by clientId
+ * The subscribe methods over a real PostgreSQL, samples stored in metrics.samples and handed to the streams and
+ * the staging as the feed hands them (the feed itself, restarts and replicas are in
+ * subscriptions-live.test.ts): ownership by clientId
  * and credential, sync's sequence numbers, acknowledgement, -1, overflow's 206 and recovery, the SSE stream
  * (queued updates first, one stream per subscription, keepalives, 409 for /sync meanwhile), TTL expiry.
  * Every JSON answer is checked against the I3X OpenAPI schemas.
@@ -116,13 +117,23 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
   };
 
   let clock = Date.parse('2026-12-01T08:00:00Z');
-  /** Samples committed by the writer, as the feed hands them to the store. */
+  /** Samples committed by the writer (stored, then on the live stream), as the feed hands them on. */
+  async function committed(to: StreamHub, path: string, samples: Array<[number, number, number]>) {
+    await admin.query(
+      `insert into metrics.samples (series_id, ts, value, quality)
+       select (select id from metrics.series where path = $1), to_timestamp(x.ms / 1000.0), x.value, x.quality
+         from unnest($2::float8[], $3::float8[], $4::int[]) as x(ms, value, quality)`,
+      [path, samples.map((s) => s[0]), samples.map((s) => s[1]), samples.map((s) => s[2])],
+    );
+    await to.deliver([{ path, unit: 'CEL', samples }]);
+  }
+
   async function commit(path: string, ...values: number[]) {
     const samples = values.map((value): [number, number, number] => {
       clock += 1_000;
       return [clock, value, 0];
     });
-    await store.stage([{ path, unit: 'CEL', samples }]);
+    await committed(hub, path, samples);
   }
 
   async function subscription(clientId = 'client-a', as = key): Promise<string> {
@@ -257,8 +268,8 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
     expect((await sync()).body.result).toEqual([]);
     // A sample seen twice (two replicas, or the catch-up after a restart) is one update.
     const again = clock + 1_000;
-    await store.stage([{ path: paths[0] as string, unit: 'CEL', samples: [[again, 25, 0]] }]);
-    await store.stage([{ path: paths[0] as string, unit: 'CEL', samples: [[again, 25, 0]] }]);
+    await committed(hub, paths[0] as string, [[again, 25, 0]]);
+    await hub.deliver([{ path: paths[0] as string, unit: 'CEL', samples: [[again, 25, 0]] }]);
     clock = again;
     const once = await sync();
     expect(once.body.result[0].updates).toHaveLength(1);
@@ -385,7 +396,7 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
           clock += 1;
           return [clock, start + i, 0];
         });
-        await roomy.stage([{ path: paths[1] as string, unit: 'CEL', samples }]);
+        await committed(roomyHub, paths[1] as string, samples);
       }
       const left = async () =>
         (
@@ -394,18 +405,22 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
             [id],
           )
         ).rows[0]?.n ?? 0;
-      // The server sends only as the socket takes: what the kernel's buffers cannot hold waits in the store,
+      // The server sends only as the socket takes: what the kernel's buffers cannot hold spills into the store,
       // and the server itself never holds more than one event past the response's high-water mark.
       let before = -1;
       let most = 0;
+      let held = 0;
       await waitFor('the stream settled with the client not reading', async () => {
         most = Math.max(most, roomyHub.buffered);
+        held = Math.max(held, roomyHub.held);
         const now = await left();
-        const settled = now === before;
+        const settled = now === before && now > 0;
         before = now;
         return settled;
       });
       expect(most).toBeLessThan(16 * 1024 + 500 * 200);
+      // A few chunks, and the one delivery on its way into the store: not the 60,000 behind them.
+      expect(held).toBeLessThanOrEqual(2_000 + 10_000);
       // Read now: everything arrives, in order, and the backlog is gone.
       const stream = new EventStream(response);
       await waitFor('every update read', async () => stream.updates.length === total, 60_000);

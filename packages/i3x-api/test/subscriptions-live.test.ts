@@ -4,7 +4,8 @@
  * and two i3x-api replicas (each with its own queue, as its own RabbitMQ user and PostgreSQL login) stage
  * them. One subscription is served by either replica with one sequence; both replicas stopped and one started
  * again serves it on without a gap (what came meanwhile is read from the store); a stream on one replica
- * ends when the other opens one.
+ * ends when the other opens one; a value written through one replica reaches a stream on the other; a
+ * replica killed with a stream open leaves nothing behind that /sync on the other does not get.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,9 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   const amqpPassword = generatePassword();
   let publisher: MqttClient;
   let key: string;
-  let clock = Date.parse('2026-12-01T06:00:00Z');
+  let writeKey: string;
+  // An hour ago, whole seconds: samples in the past, and a written value (never in the future) newer than them.
+  let clock = Math.floor(Date.now() / 1_000) * 1_000 - 3_600_000;
   const replicas: Record<string, Replica> = {};
 
   async function start(name: string): Promise<Replica> {
@@ -115,6 +118,8 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     const made = await platform().cli(['keys', 'create', 'live-test', '--scopes', 'read,subscribe']);
     key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
     expect(key).toBeDefined();
+    const writer = await platform().cli(['keys', 'create', 'live-test-writer', '--scopes', 'write']);
+    writeKey = writer.output.match(/pmk_[\w-]{43}/)?.[0] as string;
     // The series exists before the API starts: its object is there from the first model sync.
     await plant(10);
     await start('a');
@@ -186,7 +191,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     expect(new Set(sequences).size).toBe(sequences.length);
     expect(sequences[0]).toBe(1);
     const metrics = await (await fetch(`http://127.0.0.1:${back.opsPort}/metrics`)).text();
-    expect(metrics).toMatch(/plantmesh_i3x_live_messages_total\{[^}]*outcome="staged"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/plantmesh_i3x_live_messages_total\{[^}]*outcome="delivered"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/plantmesh_i3x_streams_open\{[^}]*\} 0/);
   });
 
@@ -249,5 +254,60 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     await waitFor('the update on the second stream', async () => values(second).includes(21));
     expect(values(first)).not.toContain(21);
     await waitFor('keepalives', async () => second.text.includes(': keepalive'));
+
+    // A value written through the replica without the stream reaches it, by the live stream.
+    clock += 1_000;
+    const written = new Date(clock).toISOString();
+    const put = await fetch(`http://127.0.0.1:${a.port}/v1/objects/value`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${writeKey}` },
+      body: JSON.stringify({
+        updates: [{ elementId: element, value: { value: 22, quality: 'Good', timestamp: written } }],
+      }),
+    });
+    const answer = (await put.json()) as { success: boolean };
+    expect(answer.success, JSON.stringify(answer)).toBe(true);
+    await waitFor('the written value on the stream of the other replica', async () => values(second).includes(22));
+    expect(values(second).filter((value) => value === 22)).toHaveLength(1);
+  });
+
+  it('a replica killed with a stream open: /sync on the other gets what the stream had not sent, and after', async () => {
+    const a = replicas.a as Replica;
+    const b = replicas.b as Replica;
+    const created = await call(a, '/subscriptions', { clientId: 'crashing-hmi' });
+    const subscriptionId = created.body.result.subscriptionId as string;
+    await call(a, '/subscriptions/register', { clientId: 'crashing-hmi', subscriptionId, elementIds: [element] });
+    const response = await fetch(`http://127.0.0.1:${a.port}/v1/subscriptions/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ clientId: 'crashing-hmi', subscriptionId }),
+    });
+    let text = '';
+    void (async () => {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) text += new TextDecoder().decode(chunk);
+    })().catch(() => {});
+    await plant(30);
+    await waitFor('the update streamed', async () => text.includes('"value":30'));
+    a.process.signal('SIGKILL');
+    await a.process.waitExit();
+    await plant(31, 32);
+    // While the stream looks alive (a few keepalives), /sync is refused; then it serves what came after.
+    const received: number[] = [];
+    await waitFor('31 and 32 by /sync on the other replica', async () => {
+      const answer = await call(b, '/subscriptions/sync', { clientId: 'crashing-hmi', subscriptionId });
+      if (answer.status === 409) return false;
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      received.splice(
+        0,
+        received.length,
+        ...answer.body.result.flatMap((batch: { updates: Array<{ value: number }> }) =>
+          batch.updates.map((update) => update.value),
+        ),
+      );
+      return received.includes(32);
+    });
+    // 30 may come again (the stream's marks are saved every second), nothing older, nothing missing.
+    expect(received.filter((value) => value !== 30)).toEqual([31, 32]);
+    await start('a');
   });
 });

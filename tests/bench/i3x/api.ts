@@ -300,7 +300,7 @@ try {
   streams.abort();
   // Where what was not delivered stands: staged and unsent, or not staged yet (live messages taken so far).
   const [left] = await platform.query<{ n: number }>('select count(*)::int as n from i3x.subscription_staged');
-  const taken = /plantmesh_i3x_live_messages_total\{[^}]*outcome="staged"[^}]*\} (\d+)/.exec(
+  const taken = /plantmesh_i3x_live_messages_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/.exec(
     await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
   )?.[1];
   const [stored] = await platform.query<{ n: number }>(

@@ -1,18 +1,32 @@
 /**
  * The live stream into the subscriptions (ADR 0014): each replica has a queue of its own (server-named,
- * exclusive, bounded), bound to `plantmesh.live` for exactly the series some subscription watches, and stages
- * what arrives (store.stage: once, whichever replicas see it). After every (re)connection it first reads what
- * it missed from metrics.samples (store.catchUp), so a restart or a lost connection leaves no gap.
+ * exclusive, bounded), bound to `plantmesh.live` for exactly the series some subscription watches, and hands
+ * what arrives to the streams and the staging (StreamHub.deliver: once per subscription, whichever replicas
+ * see it). After every (re)connection it first reads what it missed from metrics.samples (catchUp), so a
+ * restart or a lost connection leaves no gap. It also publishes the values written through this replica.
  */
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
-import { bindingKeyForFilter, decodeLiveSamples, type LiveSamples, liveExchange } from '@plantmesh/live-stream';
+import {
+  bindingKeyForFilter,
+  decodeLiveSamples,
+  encodeLiveSamples,
+  type LiveSamples,
+  liveExchange,
+  routingKeyForPath,
+} from '@plantmesh/live-stream';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import { Counter, type Registry } from 'prom-client';
-import type { SubscriptionStore } from './store.js';
+
+/** Where the feed's samples go, and what it binds (the StreamHub). */
+export interface LiveSink {
+  deliver(messages: readonly LiveSamples[]): Promise<void>;
+  catchUp(paths?: ReadonlySet<string>): Promise<number>;
+  watchedPaths(): Promise<Set<string>>;
+}
 
 export interface LiveFeedOptions {
   url: string;
-  store: SubscriptionStore;
+  sink: LiveSink;
   log: Logger;
   /** Messages the broker keeps for this replica; beyond, the oldest go (and catch-up closes the gap). */
   queueMax?: number;
@@ -46,7 +60,7 @@ export class LiveFeed {
     this.messages = options.registry
       ? new Counter({
           name: 'plantmesh_i3x_live_messages_total',
-          help: 'Live-stream messages taken for subscriptions: staged, or failed (caught up from the store later)',
+          help: 'Live-stream messages taken for subscriptions: delivered (to streams and staging), or failed (caught up from the store later)',
           labelNames: ['outcome'],
           registers: [options.registry],
         })
@@ -84,7 +98,7 @@ export class LiveFeed {
         await channel.prefetch(this.options.prefetch ?? 1_000);
         await channel.consume(queue, (message) => message && this.received(message), { noAck: false });
         // Bound first, then the store: what arrives meanwhile is staged once either way.
-        const missed = await this.options.store.catchUp();
+        const missed = await this.options.sink.catchUp();
         if (missed > 0) this.options.log.info({ samples: missed }, 'subscriptions: caught up from metrics.samples');
         this.ready = true;
         attempt = 0;
@@ -114,7 +128,7 @@ export class LiveFeed {
         const channel = this.channel;
         const queue = this.queue;
         if (!channel || !queue) return;
-        const wanted = await this.options.store.watchedPaths();
+        const wanted = await this.options.sink.watchedPaths();
         const unbound = [...wanted].filter((path) => !this.bound.has(path));
         const added = new Set<string>();
         // Many bindings at once, not one round trip each: 10,000 watched series bind in seconds, not minutes.
@@ -131,7 +145,7 @@ export class LiveFeed {
           this.options.log.info({ added: added.size, bound: this.bound.size }, 'subscriptions: series bound');
         }
         // What a newly watched series committed between its registration and its binding.
-        if (added.size > 0 && this.ready) await this.options.store.catchUp(added);
+        if (added.size > 0 && this.ready) await this.options.sink.catchUp(added);
         for (const path of [...this.bound]) {
           if (wanted.has(path)) continue;
           await channel.unbindQueue(queue, liveExchange, bindingKeyForFilter(path));
@@ -173,16 +187,16 @@ export class LiveFeed {
     this.flushing = this.flushing.then(async () => {
       try {
         if (this.needsCatchUp) {
-          await this.options.store.catchUp();
+          await this.options.sink.catchUp();
           this.needsCatchUp = false;
         }
-        await this.options.store.stage(taken.map((entry) => entry.samples));
-        this.messages?.inc({ outcome: 'staged' }, taken.length);
+        await this.options.sink.deliver(taken.map((entry) => entry.samples));
+        this.messages?.inc({ outcome: 'delivered' }, taken.length);
       } catch (error) {
         this.messages?.inc({ outcome: 'failed' }, taken.length);
-        // The stream is a notification: the store has the samples, and the next catch-up stages them.
+        // The stream is a notification: the store has the samples, and the next catch-up delivers them.
         this.needsCatchUp = true;
-        this.options.log.warn({ err: error }, 'subscriptions: live samples not staged; caught up later');
+        this.options.log.warn({ err: error }, 'subscriptions: live samples not delivered; caught up later');
       }
       try {
         channel?.ack(taken[taken.length - 1]?.message as ConsumeMessage, true);
@@ -190,6 +204,22 @@ export class LiveFeed {
         // The channel is gone: its messages are gone with it.
       }
     });
+  }
+
+  /**
+   * Publishes samples on the live stream, as the writer does for what it commits (fire and forget: the
+   * store is the record, and every replica catches up from it).
+   */
+  publish(messages: readonly LiveSamples[]): void {
+    const channel = this.channel;
+    if (!channel) return;
+    try {
+      for (const message of messages) {
+        channel.publish(liveExchange, routingKeyForPath(message.path), encodeLiveSamples(message));
+      }
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'written values not published on the live stream');
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,12 @@
 /**
  * Subscriptions in the i3x store (migration i3x/0003): what every replica reads and writes, so that a
- * restart or another replica serves the same subscription, queue and sequence numbers. Lock order, to stay
- * clear of deadlocks between replicas: a subscription's row, then its series, then its staged updates.
+ * restart or another replica serves the same subscription, queue and sequence numbers. Each watched series
+ * of a subscription has a mark, the newest timestamp it was given: staging (for /sync) advances it under a
+ * row lock, so each update is staged once whichever replicas see it. A subscription with a stream is not
+ * staged here: the replica holding the stream serves it from memory (streams.ts) and saves its marks now and
+ * then; when the stream ends, what came after the marks is read back from metrics.samples (ADR 0022).
+ * Lock order, to stay clear of deadlocks between replicas: a subscription's row, then its series, then its
+ * staged updates.
  */
 import { randomBytes } from 'node:crypto';
 import { inTransaction } from '@plantmesh/core';
@@ -39,17 +44,92 @@ export interface SubscriptionRow {
   subscription_id: string;
   client_id: string;
   display_name: string;
+  /** A stream holds it and said it is alive lately. */
   stream_open: boolean;
+  /** A stream holds it, alive or not (a replica killed with its stream open leaves its token behind). */
+  stream_held: boolean;
 }
+
+/** One watched series of one subscription (an element registered, or a component of one) and its mark. */
+export interface WatchRow {
+  subscription_id: string;
+  item_id: string;
+  element_id: string;
+  series_id: string;
+  path: string;
+  /** The newest sample's timestamp (ms) given to the subscription; -Infinity before the first. */
+  last_ms: number;
+}
+
+/** An update for a subscription, with the watched rows it advances. */
+export interface Update {
+  subscriptionId: string;
+  ts: number;
+  update: Vqt & { elementId: string };
+  rows: WatchRow[];
+}
+
+type Sample = [number, number | null, number];
+
+/**
+ * The updates that samples make for watched rows: each sample newer than its row's mark, once per
+ * subscription and element (an element watched through two registered items is one update), oldest first
+ * per row. Advances the rows' marks.
+ */
+export function updatesFor(rows: Iterable<WatchRow>, samplesOf: (path: string) => readonly Sample[]): Update[] {
+  const updates: Update[] = [];
+  const seen = new Map<string, Update>();
+  for (const row of rows) {
+    const last = row.last_ms;
+    for (const [ts, value, quality] of [...samplesOf(row.path)].sort((a, b) => a[0] - b[0])) {
+      if (ts <= last) continue;
+      row.last_ms = Math.max(row.last_ms, ts);
+      const key = `${row.subscription_id}\u0000${row.element_id}\u0000${ts}`;
+      const known = seen.get(key);
+      if (known) {
+        known.rows.push(row);
+        continue;
+      }
+      const timestamp = new Date(ts).toISOString().replace(/\.000Z$/, 'Z');
+      const update: Update = {
+        subscriptionId: row.subscription_id,
+        ts,
+        update: { elementId: row.element_id, ...sampleVqt(value, quality, timestamp) },
+        rows: [row],
+      };
+      seen.set(key, update);
+      updates.push(update);
+    }
+  }
+  return updates;
+}
+
+const watchColumns = `subscription_id, item_id, element_id, series_id::text, path,
+  case when last_ts = '-infinity' then '-1e300' else (extract(epoch from last_ts) * 1000)::text end as last_ms`;
+
+function watchRows(rows: Array<Omit<WatchRow, 'last_ms'> & { last_ms: string }>): WatchRow[] {
+  return rows.map((row) => ({ ...row, last_ms: Number(row.last_ms) <= -1e300 ? -Infinity : Number(row.last_ms) }));
+}
+
+const marksJson = (rows: readonly WatchRow[]) =>
+  JSON.stringify(
+    rows
+      .filter((row) => Number.isFinite(row.last_ms))
+      .map((row) => ({
+        subscription_id: row.subscription_id,
+        item_id: row.item_id,
+        element_id: row.element_id,
+        last_ts: new Date(row.last_ms).toISOString(),
+      })),
+  );
 
 export interface SyncBatch {
   sequenceNumber: number;
   updates: Array<Vqt & { elementId: string }>;
 }
 
-/** Channels: new staged updates (payload: subscription), a new stream (payload: subscription and token), watched series changed. */
+/** Channels: a new stream (payload: subscription and token), watched series changed (payload: subscription). */
 export const channels = {
-  updates: 'plantmesh_i3x_updates',
   streams: 'plantmesh_i3x_streams',
   watch: 'plantmesh_i3x_watch',
 } as const;
@@ -111,7 +191,8 @@ export class SubscriptionStore {
     lock = false,
   ): Promise<Map<string, SubscriptionRow>> {
     const { rows } = await client.query<SubscriptionRow>(
-      `select s.subscription_id, s.client_id, s.display_name, ${this.streamOpenSql} as stream_open
+      `select s.subscription_id, s.client_id, s.display_name, ${this.streamOpenSql} as stream_open,
+              s.stream_token is not null as stream_held
          from i3x.subscriptions s
         where s.subscription_id = any($1::text[]) and s.owner = $2 and s.client_id = $3 and ${this.aliveSql}
         order by s.subscription_id ${lock ? 'for no key update' : ''}`,
@@ -265,6 +346,8 @@ export class SubscriptionStore {
       if (found.stream_open) {
         throw new I3xError(409, 'the subscription has an open stream: close it before calling /sync', 'Conflict');
       }
+      // Its stream's replica went away without closing it: what came after the saved marks is read back.
+      if (found.stream_held) await this.takeOverStream(client, subscriptionId);
       if (last === -1) {
         await client.query('delete from i3x.subscription_batches where subscription_id = $1', [subscriptionId]);
         await client.query('delete from i3x.subscription_staged where subscription_id = $1', [subscriptionId]);
@@ -320,88 +403,61 @@ export class SubscriptionStore {
   }
 
   /**
-   * Stages the live stream's samples for the subscriptions that watch their series: once, whichever replicas
-   * see them (each series' newest staged timestamp is kept under a row lock), the oldest dropped beyond the
-   * queue limit. Returns the subscriptions with new updates and an open stream.
+   * Stages samples for the subscriptions without a stream that watch their series: once, whichever replicas
+   * see them (under the subscription's row lock, each row's mark is the newest staged), the oldest dropped
+   * beyond the queue limit.
    */
-  async stage(messages: readonly LiveSamples[]): Promise<string[]> {
-    const byPath = new Map<string, Array<[number, number | null, number]>>();
+  async stage(messages: readonly LiveSamples[]): Promise<void> {
+    const byPath = new Map<string, Sample[]>();
     for (const message of messages) byPath.set(message.path, [...(byPath.get(message.path) ?? []), ...message.samples]);
-    if (byPath.size === 0) return [];
-    return inTransaction(this.i3x, async (client) => {
-      await client.query(
-        `select 1 from i3x.subscriptions s where s.subscription_id in (
-           select subscription_id from i3x.subscription_series where path = any($1::text[]))
-         order by s.subscription_id for no key update`,
+    if (byPath.size === 0) return;
+    await inTransaction(this.i3x, async (client) => {
+      const { rows: locked } = await client.query<{ subscription_id: string }>(
+        `select s.subscription_id from i3x.subscriptions s
+          where s.stream_token is null
+            and s.subscription_id in (select subscription_id from i3x.subscription_series where path = any($1::text[]))
+          order by s.subscription_id for no key update`,
         [[...byPath.keys()]],
       );
-      const { rows } = await client.query<{
-        subscription_id: string;
-        item_id: string;
-        element_id: string;
-        path: string;
-        last_ms: string;
-      }>(
-        `select subscription_id, item_id, element_id, path,
-                case when last_ts = '-infinity' then '-1e300' else (extract(epoch from last_ts) * 1000)::text end as last_ms
-           from i3x.subscription_series where path = any($1::text[])
+      if (locked.length === 0) return;
+      const { rows } = await client.query<Omit<WatchRow, 'last_ms'> & { last_ms: string }>(
+        `select ${watchColumns} from i3x.subscription_series
+          where subscription_id = any($1::text[]) and path = any($2::text[])
           order by subscription_id, item_id, element_id for update`,
-        [[...byPath.keys()]],
+        [locked.map((row) => row.subscription_id), [...byPath.keys()]],
       );
-      return this.stageRows(client, rows, (path) => byPath.get(path) ?? []);
+      await this.insertStaged(
+        client,
+        updatesFor(watchRows(rows), (path) => byPath.get(path) ?? []),
+      );
     });
   }
 
-  private async stageRows(
-    client: pg.PoolClient,
-    rows: Array<{ subscription_id: string; item_id: string; element_id: string; path: string; last_ms: string }>,
-    samplesOf: (path: string) => Array<[number, number | null, number]>,
-  ): Promise<string[]> {
-    const staged: Array<{ subscription_id: string; element_id: string; ts: string; vqt: Vqt }> = [];
-    const seen = new Set<string>();
-    const marks: Array<{ subscription_id: string; item_id: string; element_id: string; last_ts: string }> = [];
-    for (const row of rows) {
-      const last = Number(row.last_ms);
-      let newest = last;
-      for (const [ts, value, quality] of samplesOf(row.path).sort((a, b) => a[0] - b[0])) {
-        if (ts <= last) continue;
-        newest = Math.max(newest, ts);
-        const key = `${row.subscription_id}\u0000${row.element_id}\u0000${ts}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const timestamp = new Date(ts).toISOString().replace(/\.000Z$/, 'Z');
-        staged.push({
-          subscription_id: row.subscription_id,
-          element_id: row.element_id,
-          ts: timestamp,
-          vqt: sampleVqt(value, quality, timestamp),
-        });
-      }
-      if (newest > last) {
-        marks.push({
-          subscription_id: row.subscription_id,
-          item_id: row.item_id,
-          element_id: row.element_id,
-          last_ts: new Date(newest).toISOString(),
-        });
-      }
-    }
-    if (staged.length === 0) return [];
+  /** Inserts updates into the queues of their subscriptions, saves the marks they advanced, trims the queues. */
+  private async insertStaged(client: pg.PoolClient, updates: readonly Update[]): Promise<void> {
+    if (updates.length === 0) return;
     await client.query(
       `insert into i3x.subscription_staged (subscription_id, element_id, ts, vqt)
-       select x.subscription_id, x.element_id, x.ts, x.vqt
-         from jsonb_to_recordset($1::jsonb) as x(subscription_id text, element_id text, ts timestamptz, vqt jsonb)
-        order by x.ts`,
-      [JSON.stringify(staged)],
+       select x.subscription_id, x.update->>'elementId', to_timestamp(x.ts / 1000.0), x.update - 'elementId'
+         from jsonb_to_recordset($1::jsonb) as x(subscription_id text, ts float8, update jsonb, ord int)
+        order by x.ord`,
+      [
+        JSON.stringify(
+          updates.map((entry, ord) => ({
+            subscription_id: entry.subscriptionId,
+            ts: entry.ts,
+            update: entry.update,
+            ord,
+          })),
+        ),
+      ],
     );
-    await client.query(
-      `update i3x.subscription_series s set last_ts = x.last_ts
-         from jsonb_to_recordset($1::jsonb) as x(subscription_id text, item_id text, element_id text, last_ts timestamptz)
-        where s.subscription_id = x.subscription_id and s.item_id = x.item_id and s.element_id = x.element_id`,
-      [JSON.stringify(marks)],
-    );
-    const affected = [...new Set(staged.map((entry) => entry.subscription_id))];
-    // Beyond the queue limit the oldest staged updates go, and are reported by the next /sync.
+    await this.writeMarks(client, [...new Set(updates.flatMap((entry) => entry.rows))]);
+    await this.trim(client, [...new Set(updates.map((entry) => entry.subscriptionId))]);
+  }
+
+  /** Beyond the queue limit the oldest staged updates go, and are reported by the next /sync. */
+  private async trim(client: pg.PoolClient, subscriptionIds: readonly string[]): Promise<void> {
     await client.query(
       `with ranked as (
          select subscription_id, id, row_number() over (partition by subscription_id order by id desc) as n
@@ -413,40 +469,124 @@ export class SubscriptionStore {
        update i3x.subscriptions s set dropped = s.dropped + d.n
          from (select subscription_id, count(*) as n from doomed group by subscription_id) d
         where s.subscription_id = d.subscription_id`,
-      [affected, this.limits.maxQueued],
+      [subscriptionIds, this.limits.maxQueued],
     );
-    const { rows: streaming } = await client.query<{ subscription_id: string }>(
-      `select s.subscription_id, pg_notify('${channels.updates}', s.subscription_id)
-         from i3x.subscriptions s where s.subscription_id = any($1::text[]) and s.stream_token is not null`,
-      [affected],
+  }
+
+  /** Saves marks (never moving one back: another replica may have saved a newer one). */
+  private async writeMarks(client: pg.Pool | pg.PoolClient, rows: readonly WatchRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await client.query(
+      `update i3x.subscription_series s set last_ts = greatest(s.last_ts, x.last_ts)
+         from jsonb_to_recordset($1::jsonb) as x(subscription_id text, item_id text, element_id text, last_ts timestamptz)
+        where s.subscription_id = x.subscription_id and s.item_id = x.item_id and s.element_id = x.element_id`,
+      [marksJson(rows)],
     );
-    return streaming.map((row) => row.subscription_id);
+  }
+
+  /** The marks a stream has sent through, saved so that whoever serves the subscription next starts there. */
+  saveMarks(rows: readonly WatchRow[]): Promise<void> {
+    return this.writeMarks(this.i3x, rows);
+  }
+
+  /** The watched series of a subscription and their marks (a stream's replica serves it from these). */
+  async watching(subscriptionId: string): Promise<WatchRow[]> {
+    const { rows } = await this.i3x.query<Omit<WatchRow, 'last_ms'> & { last_ms: string }>(
+      `select ${watchColumns} from i3x.subscription_series where subscription_id = $1
+        order by item_id, element_id`,
+      [subscriptionId],
+    );
+    return watchRows(rows);
   }
 
   /**
-   * What a replica missed while it was not consuming (a restart, a lost connection): every watched series'
-   * samples after its newest staged one, from metrics.samples, staged as if they had come live (only those of
-   * `paths` when given: the series a replica has just bound).
+   * A stream's overflow (its client reads slower than updates come): queued here, in order, while the stream
+   * still holds the subscription, and taken back by takeStaged.
    */
-  async catchUp(paths?: ReadonlySet<string>, maxPerSeries = this.limits.maxQueued): Promise<number> {
+  async spill(subscriptionId: string, token: string, updates: readonly Update[]): Promise<void> {
+    if (updates.length === 0) return;
+    await inTransaction(this.i3x, async (client) => {
+      const { rowCount } = await client.query(
+        'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
+        [subscriptionId, token],
+      );
+      if (!rowCount) return;
+      await client.query(
+        `insert into i3x.subscription_staged (subscription_id, element_id, ts, vqt)
+         select $1, x.update->>'elementId', to_timestamp(x.ts / 1000.0), x.update - 'elementId'
+           from jsonb_to_recordset($2::jsonb) as x(ts float8, update jsonb, ord int) order by x.ord`,
+        [subscriptionId, JSON.stringify(updates.map((entry, ord) => ({ ts: entry.ts, update: entry.update, ord })))],
+      );
+      await this.trim(client, [subscriptionId]);
+    });
+  }
+
+  /**
+   * What came for the subscription after its saved marks, from metrics.samples, staged: the stream that held
+   * it is gone and no replica staged meanwhile. Within the caller's transaction, holding the row lock; then
+   * the stream no longer holds it.
+   */
+  private async takeOverStream(client: pg.PoolClient, subscriptionId: string): Promise<void> {
+    const { rows } = await client.query<Omit<WatchRow, 'last_ms'> & { last_ms: string }>(
+      `select ${watchColumns} from i3x.subscription_series where subscription_id = $1
+        order by item_id, element_id for update`,
+      [subscriptionId],
+    );
+    const watched = watchRows(rows);
+    const missed = await this.missed(
+      [...new Set(watched.map((row) => row.series_id))].map((seriesId) => {
+        const of = watched.filter((row) => row.series_id === seriesId);
+        return { series_id: seriesId, path: of[0]?.path as string, from_ms: Math.min(...of.map((row) => row.last_ms)) };
+      }),
+    );
+    const byPath = new Map(missed.map((message) => [message.path, message.samples]));
+    await this.insertStaged(
+      client,
+      updatesFor(watched, (path) => byPath.get(path) ?? []),
+    );
+    await client.query(
+      'update i3x.subscriptions set stream_token = null, stream_seen_at = null where subscription_id = $1',
+      [subscriptionId],
+    );
+  }
+
+  /** Each series' samples after a timestamp, from metrics.samples (at most a queue's worth each). */
+  private async missed(
+    series: ReadonlyArray<{ series_id: string; path: string; from_ms: number }>,
+  ): Promise<LiveSamples[]> {
+    const found: LiveSamples[] = [];
+    for (const { series_id, path, from_ms } of series) {
+      const { rows } = await this.metrics.query<{ ms: string; value: number | null; quality: number }>(
+        `select (extract(epoch from ts) * 1000)::float8::text as ms, value, quality from metrics.samples
+          where series_id = $1 and ts > $2 order by ts limit $3`,
+        [series_id, Number.isFinite(from_ms) ? new Date(from_ms) : '-infinity', this.limits.maxQueued],
+      );
+      if (rows.length > 0) {
+        found.push({ path, unit: null, samples: rows.map((row): Sample => [Number(row.ms), row.value, row.quality]) });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * What a replica missed while it was not consuming (a restart, a lost connection, a series bound late):
+   * every watched series' samples after its oldest mark, from metrics.samples, handed to `deliver` as if they
+   * had come live (only those of `paths` when given). Marks keep what was given already from coming twice.
+   */
+  async catchUp(deliver: (messages: LiveSamples[]) => Promise<void>, paths?: ReadonlySet<string>): Promise<number> {
     const { rows: watched } = await this.i3x.query<{ series_id: string; path: string; from_ts: Date }>(
       `select series_id::text, min(path) as path, min(last_ts) as from_ts from i3x.subscription_series
         where $1::text[] is null or path = any($1::text[]) group by series_id`,
       [paths ? [...paths] : null],
     );
-    let staged = 0;
+    let delivered = 0;
     for (const series of watched) {
-      const { rows } = await this.metrics.query<{ ms: string; value: number | null; quality: number }>(
-        `select (extract(epoch from ts) * 1000)::float8::text as ms, value, quality from metrics.samples
-          where series_id = $1 and ts > $2 order by ts limit $3`,
-        [series.series_id, series.from_ts, maxPerSeries],
-      );
-      if (rows.length === 0) continue;
-      const samples = rows.map((row): [number, number | null, number] => [Number(row.ms), row.value, row.quality]);
-      await this.stage([{ path: series.path, unit: null, samples }]);
-      staged += samples.length;
+      const missed = await this.missed([{ ...series, from_ms: series.from_ts.getTime() }]);
+      if (missed.length === 0) continue;
+      await deliver(missed);
+      delivered += missed[0]?.samples.length ?? 0;
     }
-    return staged;
+    return delivered;
   }
 
   /** The paths some subscription watches. */
@@ -505,11 +645,22 @@ export class SubscriptionStore {
     return (rowCount ?? 0) > 0;
   }
 
-  async closeStream(subscriptionId: string, token: string): Promise<void> {
-    await this.i3x.query(
-      `update i3x.subscriptions set stream_token = null, stream_seen_at = null, last_seen_at = now()
-        where subscription_id = $1 and stream_token = $2`,
-      [subscriptionId, token],
-    );
+  /**
+   * The stream ends: its marks are saved, and if it still holds the subscription, what came after them is
+   * staged for /sync (read back from metrics.samples) and the subscription is free.
+   */
+  async releaseStream(subscriptionId: string, token: string, marks: readonly WatchRow[]): Promise<void> {
+    await inTransaction(this.i3x, async (client) => {
+      const { rowCount } = await client.query(
+        'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
+        [subscriptionId, token],
+      );
+      await this.writeMarks(client, marks);
+      if (!rowCount) return;
+      await this.takeOverStream(client, subscriptionId);
+      await client.query('update i3x.subscriptions set last_seen_at = now() where subscription_id = $1', [
+        subscriptionId,
+      ]);
+    });
   }
 }

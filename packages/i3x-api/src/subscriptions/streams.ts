@@ -1,17 +1,23 @@
 /**
- * SSE streams of subscriptions (POST /subscriptions/stream) and the notifications that drive them. One stream
- * per subscription across all replicas: opening one stores its token and notifies every replica, and the one
- * holding the older stream ends it (an ordinary end, no error). A stream takes the staged updates from the
- * store (so at most once: what it sent is gone) when a replica that staged some notifies, a chunk at a time
- * and only as fast as the client reads (a slow reader holds its socket's buffer, not the server's memory:
- * the queue stays in PostgreSQL, bounded). Keepalive comments every `keepaliveMs` also keep the
- * subscription alive (TTL) and find a stream that another replica took over without telling.
+ * SSE streams of subscriptions (POST /subscriptions/stream), served from memory (ADR 0022). One stream per
+ * subscription across all replicas: opening one stores its token and notifies every replica, and the one
+ * holding the older stream ends it (an ordinary end, no error). While a replica holds a subscription's stream,
+ * no replica stages for it: this replica's feed hands it the live samples (`deliver`), and it writes them to
+ * the stream as they come, each after the subscription's in-memory marks (so once). A client that reads
+ * slower than updates come spills into the store's queue, which the stream drains before it goes back to
+ * memory: a slow reader holds its socket's buffer and the store's bounded queue, not the server's memory.
+ * The marks of what was written are saved every second and when the stream ends; then what came after them
+ * is read back from metrics.samples for /sync, so a stream's end, a replica's crash or a handover to another
+ * replica loses nothing (an update may come twice across a handover). Keepalive comments every
+ * `keepaliveMs` also keep the subscription alive (TTL) and find a stream that another replica took over
+ * without telling.
  */
 import type { ServerResponse } from 'node:http';
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
+import type { LiveSamples } from '@plantmesh/live-stream';
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
-import { channels, type SubscriptionStore } from './store.js';
+import { channels, type SubscriptionStore, type Update, updatesFor, type WatchRow } from './store.js';
 
 /** Resolves when the response can take more, or is gone; leaves no listener behind. */
 function drained(response: ServerResponse): Promise<void> {
@@ -30,6 +36,19 @@ interface LocalStream {
   subscriptionId: string;
   token: string;
   response: ServerResponse;
+  /** Its watched series by path, with the marks of what it was given. */
+  watched: Map<string, WatchRow[]>;
+  /** The newest timestamp written to the client, per watched row: what is saved as the marks. */
+  sent: Map<WatchRow, number>;
+  /** Updates waiting in memory for the client (at most `memoryMax`). */
+  pending: Update[];
+  /** True while updates go to (and come from) the store's queue: at the start and after an overflow. */
+  spilling: boolean;
+  /** Updates on their way into the store's queue, and the write running (until the queue has them all). */
+  spill: Update[];
+  spillWriting: Promise<void> | undefined;
+  /** Counts finished spill writes: a drain that found the queue empty may switch back only if none ended meanwhile. */
+  spillWrites: number;
   pumping: boolean;
   again: boolean;
   closed: boolean;
@@ -43,19 +62,34 @@ export interface StreamHubOptions {
   log: Logger;
   /** Called when the set of watched series may have changed (the live feed rebinds). */
   onWatchChanged?: () => void;
+  /** Puts values written through this replica on the live stream, for the other replicas and live readers. */
+  publish?: (messages: readonly LiveSamples[]) => void;
   /** Updates per SSE event. */
   chunk?: number;
+  /** Updates a stream holds in memory before it spills into the store's queue. */
+  memoryMax?: number;
+  /** How often the marks of open streams are saved. */
+  marksMs?: number;
   /** Where `plantmesh_i3x_streams_open` goes. */
   registry?: Registry;
 }
 
 export class StreamHub {
   private readonly streams = new Map<string, LocalStream>();
+  /** Ends of streams being recorded (stop waits for them). */
+  private readonly releasing = new Set<Promise<void>>();
+  /** The local streams watching each path. */
+  private readonly watchers = new Map<string, Set<LocalStream>>();
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private marksTimer: NodeJS.Timeout | undefined;
+  private readonly chunk: number;
+  private readonly memoryMax: number;
 
   constructor(private readonly options: StreamHubOptions) {
+    this.chunk = options.chunk ?? 500;
+    this.memoryMax = options.memoryMax ?? 4 * this.chunk;
     if (options.registry) {
       const hub = this;
       new Gauge({
@@ -78,6 +112,11 @@ export class StreamHub {
     return Math.max(0, ...[...this.streams.values()].map((stream) => stream.response.writableLength));
   }
 
+  /** The most updates any stream holds in memory (bounded by `memoryMax`, plus one delivery on its way to the store). */
+  get held(): number {
+    return Math.max(0, ...[...this.streams.values()].map((stream) => stream.pending.length + stream.spill.length));
+  }
+
   start(): void {
     this.loop = this.listen();
     const { ttlMs } = this.options.store.limits;
@@ -93,6 +132,101 @@ export class StreamHub {
       Math.max(1_000, Math.min(ttlMs / 4, 60_000)),
     );
     this.sweeper.unref();
+    this.marksTimer = setInterval(() => void this.saveMarks([...this.streams.values()]), this.options.marksMs ?? 1_000);
+    this.marksTimer.unref();
+  }
+
+  /**
+   * Samples committed to the stores (from the live stream, a catch-up, or a write through this replica): to
+   * the streams held here from memory, and staged for the subscriptions without a stream.
+   */
+  async deliver(messages: readonly LiveSamples[]): Promise<void> {
+    const local = new Map<LocalStream, Map<string, LiveSamples['samples']>>();
+    for (const message of messages) {
+      for (const stream of this.watchers.get(message.path) ?? []) {
+        const byPath = local.get(stream) ?? new Map<string, LiveSamples['samples']>();
+        byPath.set(message.path, [...(byPath.get(message.path) ?? []), ...message.samples]);
+        local.set(stream, byPath);
+      }
+    }
+    for (const [stream, byPath] of local) {
+      const rows = [...byPath.keys()].flatMap((path) => stream.watched.get(path) ?? []);
+      this.push(
+        stream,
+        updatesFor(rows, (path) => byPath.get(path) ?? []),
+      );
+    }
+    await this.options.store.stage(messages);
+    // Back-pressure: the feed waits while a stream's overflow goes into the store slower than it comes.
+    await Promise.all(
+      [...local.keys()].filter((stream) => stream.spill.length > this.memoryMax).map((stream) => stream.spillWriting),
+    );
+  }
+
+  /** Values written through this replica: delivered here at once, and published for everyone else. */
+  async written(messages: readonly LiveSamples[]): Promise<void> {
+    await this.deliver(messages);
+    this.options.publish?.(messages);
+  }
+
+  /** What the live stream did not bring (see SubscriptionStore.catchUp), delivered. */
+  catchUp(paths?: ReadonlySet<string>): Promise<number> {
+    return this.options.store.catchUp((messages) => this.deliver(messages), paths);
+  }
+
+  watchedPaths(): Promise<Set<string>> {
+    return this.options.store.watchedPaths();
+  }
+
+  private push(stream: LocalStream, updates: Update[]): void {
+    if (updates.length === 0 || stream.closed) return;
+    if (stream.spilling || stream.pending.length + updates.length > this.memoryMax) {
+      stream.spilling = true;
+      stream.spill.push(...stream.pending.splice(0), ...updates);
+      this.writeSpill(stream);
+    } else {
+      stream.pending.push(...updates);
+    }
+    void this.pump(stream);
+  }
+
+  private writeSpill(stream: LocalStream): void {
+    if (stream.spillWriting) return;
+    // Cleared once settled (never before it is stored: the callback runs after this assignment).
+    const running: Promise<void> = this.spillAll(stream).finally(() => {
+      if (stream.spillWriting === running) stream.spillWriting = undefined;
+      stream.spillWrites += 1;
+      void this.pump(stream);
+    });
+    stream.spillWriting = running;
+  }
+
+  /** Writes the overflow into the store's queue until none is left (never rejects). */
+  private async spillAll(stream: LocalStream): Promise<void> {
+    for (let attempt = 1; stream.spill.length > 0 && !stream.closed; ) {
+      const batch = stream.spill.splice(0);
+      try {
+        await this.options.store.spill(stream.subscriptionId, stream.token, batch);
+        this.wrote(stream, batch);
+        attempt = 1;
+      } catch (error) {
+        // Kept in order and tried again; if the stream ends first, the marks stay before them and they are
+        // read back for /sync.
+        stream.spill.unshift(...batch);
+        this.options.log.warn(
+          { err: error, subscription: stream.subscriptionId },
+          'stream overflow not queued; retried',
+        );
+        await sleep(backoffDelay(attempt++, { initialMs: 200, maxMs: 5_000 }));
+      }
+    }
+  }
+
+  /** These updates reached the client (or the store's queue): the marks to save move past them. */
+  private wrote(stream: LocalStream, updates: readonly Update[]): void {
+    for (const { ts, rows } of updates) {
+      for (const row of rows) stream.sent.set(row, Math.max(stream.sent.get(row) ?? -Infinity, ts));
+    }
   }
 
   private async listen(): Promise<void> {
@@ -108,8 +242,8 @@ export class StreamHub {
         client.on('notification', (message) => this.notified(message.channel, message.payload ?? ''));
         for (const channel of Object.values(channels)) await client.query(`listen ${channel}`);
         attempt = 0;
-        // What was staged or changed while nobody listened.
-        for (const stream of this.streams.values()) void this.pump(stream);
+        // What changed while nobody listened.
+        for (const stream of this.streams.values()) void this.refresh(stream);
         this.options.onWatchChanged?.();
         await Promise.race([lost, stopped]);
         client.removeAllListeners('notification');
@@ -124,14 +258,13 @@ export class StreamHub {
 
   private notified(channel: string, payload: string): void {
     this.options.log.debug({ channel, payload }, 'subscriptions: notified');
-    if (channel === channels.updates) {
-      const stream = this.streams.get(payload);
-      if (stream) void this.pump(stream);
-    } else if (channel === channels.streams) {
+    if (channel === channels.streams) {
       const [subscriptionId = '', token] = payload.split(' ');
       const stream = this.streams.get(subscriptionId);
       if (stream && stream.token !== token) this.end(stream, false);
     } else if (channel === channels.watch) {
+      const stream = this.streams.get(payload);
+      if (stream) void this.refresh(stream);
       this.options.onWatchChanged?.();
     }
   }
@@ -144,6 +277,14 @@ export class StreamHub {
       subscriptionId,
       token,
       response,
+      watched: new Map(),
+      sent: new Map(),
+      pending: [],
+      // What was queued before the stream opened goes first.
+      spilling: true,
+      spill: [],
+      spillWriting: undefined,
+      spillWrites: 0,
       pumping: false,
       again: false,
       closed: false,
@@ -158,6 +299,51 @@ export class StreamHub {
     // A write racing the client's going away is nothing to report.
     response.on('error', () => this.end(stream, true));
     void this.pump(stream);
+    void this.refresh(stream);
+  }
+
+  /**
+   * (Re)reads what the stream watches, keeping the marks it holds, then reads back what its new series
+   * committed before it watched them (between the stream's opening, or their registration, and now).
+   */
+  private async refresh(stream: LocalStream): Promise<void> {
+    try {
+      const rows = await this.options.store.watching(stream.subscriptionId);
+      if (stream.closed) return;
+      const key = (row: WatchRow) => `${row.item_id}\u0000${row.element_id}`;
+      const held = new Map([...stream.watched.values()].flat().map((row) => [key(row), row]));
+      const added = new Set<string>();
+      const watched = new Map<string, WatchRow[]>();
+      for (const fresh of rows) {
+        const row = held.get(key(fresh)) ?? fresh;
+        if (row === fresh) added.add(fresh.path);
+        else row.last_ms = Math.max(row.last_ms, fresh.last_ms);
+        watched.set(row.path, [...(watched.get(row.path) ?? []), row]);
+      }
+      this.unindex(stream);
+      stream.watched = watched;
+      for (const path of watched.keys()) {
+        const set = this.watchers.get(path) ?? new Set();
+        set.add(stream);
+        this.watchers.set(path, set);
+      }
+      const kept = new Set([...watched.values()].flat());
+      for (const row of stream.sent.keys()) if (!kept.has(row)) stream.sent.delete(row);
+      if (added.size > 0) await this.catchUp(added);
+    } catch (error) {
+      this.options.log.warn(
+        { err: error, subscription: stream.subscriptionId },
+        'stream could not read what it watches',
+      );
+    }
+  }
+
+  private unindex(stream: LocalStream): void {
+    for (const path of stream.watched.keys()) {
+      const set = this.watchers.get(path);
+      set?.delete(stream);
+      if (set?.size === 0) this.watchers.delete(path);
+    }
   }
 
   private async keepalive(stream: LocalStream): Promise<void> {
@@ -170,7 +356,7 @@ export class StreamHub {
     }
   }
 
-  /** Sends what is staged, a chunk at a time, waiting for the client to read each. */
+  /** Writes what waits (the store's queue first while spilling), a chunk at a time, as fast as the client reads. */
   private async pump(stream: LocalStream): Promise<void> {
     if (stream.pumping) {
       stream.again = true;
@@ -182,12 +368,22 @@ export class StreamHub {
         stream.again = false;
         for (;;) {
           if (stream.closed) return;
-          const updates = await this.options.store.takeStaged(
-            stream.subscriptionId,
-            stream.token,
-            this.options.chunk ?? 500,
-          );
-          if (updates.length === 0) break;
+          let updates: Array<Update['update']>;
+          if (stream.spilling) {
+            const writes = stream.spillWrites;
+            updates = await this.options.store.takeStaged(stream.subscriptionId, stream.token, this.chunk);
+            if (updates.length === 0) {
+              // Back to memory only when nothing is on its way into the queue.
+              if (stream.spill.length > 0 || stream.spillWriting || writes !== stream.spillWrites) break;
+              stream.spilling = false;
+              continue;
+            }
+          } else {
+            const taken = stream.pending.splice(0, this.chunk);
+            if (taken.length === 0) break;
+            this.wrote(stream, taken);
+            updates = taken.map((entry) => entry.update);
+          }
           if (stream.closed) return;
           if (!stream.response.write(`data: ${JSON.stringify(updates)}\n\n`)) await drained(stream.response);
         }
@@ -202,16 +398,35 @@ export class StreamHub {
     }
   }
 
+  private marksOf(stream: LocalStream): WatchRow[] {
+    return [...stream.sent].map(([row, last_ms]) => ({ ...row, last_ms }));
+  }
+
+  private async saveMarks(streams: readonly LocalStream[]): Promise<void> {
+    const marks = streams.flatMap((stream) => this.marksOf(stream));
+    if (marks.length === 0) return;
+    await this.options.store
+      .saveMarks(marks)
+      .catch((error) => this.options.log.warn({ err: error }, 'stream marks not saved; saved again later'));
+  }
+
   /** Ends a stream: by the client (closed), or because another took its place or the server stops. */
   private end(stream: LocalStream, byClient: boolean): void {
     if (stream.closed) return;
     stream.closed = true;
     clearInterval(stream.keepalive);
     if (this.streams.get(stream.subscriptionId) === stream) this.streams.delete(stream.subscriptionId);
+    this.unindex(stream);
     if (!byClient) stream.response.end();
-    // Free the subscription for /sync, unless another stream holds it now.
-    this.options.store
-      .closeStream(stream.subscriptionId, stream.token)
+    // Free the subscription for /sync (unless another stream holds it now), with what was not written queued.
+    const released = this.release(stream).finally(() => this.releasing.delete(released));
+    this.releasing.add(released);
+  }
+
+  private async release(stream: LocalStream): Promise<void> {
+    await stream.spillWriting;
+    await this.options.store
+      .releaseStream(stream.subscriptionId, stream.token, this.marksOf(stream))
       .catch((error) => this.options.log.warn({ err: error }, 'stream close not recorded'));
   }
 
@@ -223,7 +438,9 @@ export class StreamHub {
   async stop(): Promise<void> {
     this.closeAll();
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.marksTimer) clearInterval(this.marksTimer);
     this.stopping.abort();
     await this.loop;
+    await Promise.all(this.releasing);
   }
 }
