@@ -6,7 +6,7 @@ import {
   type Postgres,
   runService,
 } from '@plantmesh/core';
-import { encodeLiveSamples, type LiveSamples, liveExchange, routingKeyForPath } from '@plantmesh/live-stream';
+import { type LiveSamples, liveExchange, liveMessages } from '@plantmesh/live-stream';
 import { storeUrls } from '@plantmesh/schema';
 import { BatchConsumer } from './batch-consumer.js';
 import { parseStreams, type WriterStream, writerEnv } from './config.js';
@@ -43,13 +43,9 @@ await runService(
     for (const stream of streams) {
       // Committed samples go on the live stream over the stream's own channel, best effort.
       let amqp: AmqpClient | undefined;
-      const publishLive = (messages: LiveSamples[]) => {
-        for (const message of messages) {
-          const sent = amqp?.publishTransient(
-            liveExchange,
-            routingKeyForPath(message.path),
-            encodeLiveSamples(message),
-          );
+      const publishLive = (series: LiveSamples[]) => {
+        for (const { routingKey, body } of liveMessages(series)) {
+          const sent = amqp?.publishTransient(liveExchange, routingKey, body);
           writerMetrics.live.inc({ outcome: sent ? 'published' : 'dropped' });
         }
       };

@@ -32,7 +32,7 @@ export class SampleWriter implements StreamWriter<SampleGroup[]> {
   /** Ids of committed series; ids found inside a transaction are cached only once it commits. */
   private readonly seriesIds = new Map<string, number>();
 
-  /** @param live called with each committed batch's samples, a message per series (the live stream) */
+  /** @param live called with each committed batch's samples, per series (for the live stream) */
   constructor(private readonly live?: (messages: LiveSamples[]) => void) {}
 
   decode(message: ConsumeMessage): SampleGroup[] {

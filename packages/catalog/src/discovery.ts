@@ -428,7 +428,7 @@ export async function discover(options: DiscoveryOptions): Promise<Snapshot> {
     [
       'amqp_exchange',
       liveExchange,
-      'The samples the writer has committed, one message per series (routing key from its path)',
+      'The samples the writer has committed, one message per parent path (routing key from it)',
       { exchangeType: 'topic' },
     ],
     [

@@ -1,4 +1,4 @@
-import { bindingKeyForFilter, decodeLiveSamples, liveExchange } from '@plantmesh/live-stream';
+import { bindingKeysForFilter, decodeLiveMessage, liveExchange, matchesFilter } from '@plantmesh/live-stream';
 import amqp, { type ConsumeMessage } from 'amqplib';
 import { PlantmeshError } from './errors.js';
 import type { Quality } from './types.js';
@@ -60,9 +60,9 @@ export async function* liveSamples(
   options: LiveOptions = {},
 ): AsyncGenerator<LiveSample> {
   const what = `live values of ${pattern}`;
-  let binding: string;
+  let bindings: string[];
   try {
-    binding = bindingKeyForFilter(pattern);
+    bindings = bindingKeysForFilter(pattern);
   } catch (error) {
     throw new PlantmeshError('bad-argument', `${what}: ${(error as Error).message}`);
   }
@@ -96,7 +96,7 @@ export async function* liveSamples(
       autoDelete: true,
       arguments: { 'x-max-length': options.maxQueued ?? 10_000, 'x-overflow': 'drop-head' },
     });
-    await channel.bindQueue(queue, liveExchange, binding);
+    for (const binding of bindings) await channel.bindQueue(queue, liveExchange, binding);
     await channel.consume(queue, (message) => {
       if (message) waiting.push(message);
       else failure = new PlantmeshError('connection', `${what}: the broker cancelled the subscription`);
@@ -112,10 +112,13 @@ export async function* liveSamples(
         });
         continue;
       }
-      const { path, unit, samples } = decodeLiveSamples(message.content);
-      for (const [ts, value, quality] of samples) {
-        if (options.signal?.aborted) return;
-        yield { path, unit, ts: new Date(ts), value, quality: quality as Quality };
+      // A message carries a parent path's series: the pattern's, and their siblings.
+      for (const { path, unit, samples } of decodeLiveMessage(message.content)) {
+        if (!matchesFilter(pattern, path)) continue;
+        for (const [ts, value, quality] of samples) {
+          if (options.signal?.aborted) return;
+          yield { path, unit, ts: new Date(ts), value, quality: quality as Quality };
+        }
       }
       channel.ack(message);
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerUrl, setupBroker } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { liveExchange } from '@plantmesh/live-stream';
+import { bindingKeysForFilter, liveExchange } from '@plantmesh/live-stream';
 import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
 import { buildSeries, Simulator } from '@plantmesh/simulator';
 import { freePort, startServiceProcess, waitFor } from '@plantmesh/testkit';
@@ -87,6 +87,22 @@ async function bareServer(body: string): Promise<{ port: number; child: ChildPro
   const child = spawn(process.execPath, ['-e', code], { env: { BODY: body }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => child.stdout?.once('data', resolve));
   return { port, child };
+}
+
+/**
+ * The upper bound of the bucket holding quantile `q` of a Prometheus histogram in a /metrics text (summed over
+ * the series whose labels contain `having`).
+ */
+function histogramQuantile(text: string, name: string, having: string, q: number): number {
+  const buckets = new Map<number, number>();
+  for (const [, labels = '', count = '0'] of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    if (!labels.includes(having)) continue;
+    const le = Number(/le="([^"]+)"/.exec(labels)?.[1]?.replace('+Inf', 'Infinity'));
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(count));
+  }
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  return sorted.find(([, count]) => count >= q * total)?.[0] ?? Number.NaN;
 }
 
 /** Time to the last byte of one request, the best of `runs`; and the answer. */
@@ -272,13 +288,16 @@ try {
   const authorization = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
   const bindingsAt = `${management.protocol}//${management.host}/api/exchanges/%2F/${liveExchange}/bindings/source`;
   const boundSince = performance.now();
+  // A binding per parent path (ADR 0014): a cell's series come in one message.
+  const keys = new Set(plant.flatMap((series) => bindingKeysForFilter(series.topic)));
   await waitFor(
     'every watched series bound',
-    async () => ((await (await fetch(bindingsAt, { headers: { authorization } })).json()) as unknown[]).length >= rate,
+    async () =>
+      ((await (await fetch(bindingsAt, { headers: { authorization } })).json()) as unknown[]).length >= keys.size,
     600_000,
   );
   say(
-    `fan-out: ${round(rate)} series bound in ${((performance.now() - boundSince) / 1000).toFixed(1)} s after the last registration`,
+    `fan-out: ${round(rate)} series bound (${round(keys.size)} parent paths) in ${((performance.now() - boundSince) / 1000).toFixed(1)} s after the last registration`,
   );
   say(
     `fan-out: ${subscriptions} streams of ${perSubscription} elements; the plant publishes ${round(rate)} samples/s ...`,
@@ -306,12 +325,14 @@ try {
   const [stored] = await platform.query<{ n: number }>(
     `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id where r.path like 'plant1/%'`,
   );
-  const live = [
-    ...(await (await fetch(`http://127.0.0.1:${writer.opsPort}/metrics`)).text()).matchAll(
-      /plantmesh_writer_live_messages_total\{([^}]*)\} (\d+)/g,
-    ),
-  ].map((m) => `${m[1]} ${m[2]}`);
+  const writerMetrics = await (await fetch(`http://127.0.0.1:${writer.opsPort}/metrics`)).text();
+  const live = [...writerMetrics.matchAll(/plantmesh_writer_live_messages_total\{([^}]*)\} (\d+)/g)].map(
+    (m) => `${m[1]} ${m[2]}`,
+  );
   say(`fan-out: the writer's live messages: ${live.join(', ')}`);
+  // The ingestion's share of the lag: received by the reader -> committed (bucket bounds).
+  const ingestLag = (q: number) => histogramQuantile(writerMetrics, 'plantmesh_writer_lag_seconds', 'samples', q);
+  say(`fan-out: the writer's lag (reader -> committed): p50 ≤ ${ingestLag(0.5)} s, p99 ≤ ${ingestLag(0.99)} s`);
   say(
     `fan-out: ${round(stored?.n ?? 0)} samples stored, ${round(left?.n ?? 0)} updates staged and unsent at the end; ${taken ?? 0} live messages staged`,
   );

@@ -7,7 +7,7 @@
  */
 import { catalogExchange, ingest } from '@plantmesh/core';
 import type { CuratedDefinition } from '@plantmesh/etl-curated';
-import { bindingKeyForFilter, liveExchange } from '@plantmesh/live-stream';
+import { bindingKeysForFilter, liveExchange } from '@plantmesh/live-stream';
 import { topicMatches } from '../discovery.js';
 import { catalogEventSchema } from '../events.js';
 import type { Asset } from '../model.js';
@@ -169,15 +169,24 @@ const messages = {
   liveSamples: {
     name: 'liveSamples',
     title: 'Committed samples',
-    summary: "One series' samples of a committed batch, published after the commit",
+    summary: 'The samples of a committed batch of the series under one parent path, published after the commit',
     contentType: 'application/json',
     payload: {
       type: 'object',
-      required: ['path', 'samples'],
+      required: ['series'],
       properties: {
-        path: { type: 'string' },
-        unit: { type: ['string', 'null'] },
-        samples: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3 } },
+        series: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'samples'],
+            properties: {
+              path: { type: 'string' },
+              unit: { type: ['string', 'null'] },
+              samples: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3 } },
+            },
+          },
+        },
       },
     },
     bindings: { amqp: { contentEncoding: 'utf-8', messageType: 'live-samples', bindingVersion: '0.3.0' } },
@@ -415,11 +424,16 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
     );
     const filters = [...new Set(input.readers.filter((r) => r.profile === 'sensors').flatMap((r) => r.filters))];
     const live = addChannel('amqp.live', {
-      address: 'samples.{path}',
+      address: 'samples.{parent}',
       title: `${liveExchange} (topic exchange)`,
-      summary: `Committed samples by series; bind with the routing-key form of an MQTT filter, e.g. ${filters[0] ? bindingKeyForFilter(filters[0]) : 'samples.#'}`,
+      summary: `Committed samples, a message per parent path (a cell's series together); bind with the keys of an MQTT filter's parent levels and keep the matching series, e.g. ${(filters[0] ? bindingKeysForFilter(filters[0]) : ['samples.#']).join(' and ')}`,
       servers: rabbit,
-      parameters: { path: { description: "The series' path, its levels as dot-separated words (dots and % escaped)" } },
+      parameters: {
+        parent: {
+          description:
+            "The parent path of the message's series, its levels as dot-separated words (dots and % escaped)",
+        },
+      },
       messages: { liveSamples: componentMessage('liveSamples') },
       bindings: { amqp: { is: 'routingKey', exchange: exchange(liveExchange, 'topic'), bindingVersion: '0.3.0' } },
     });
@@ -448,7 +462,7 @@ export function streamsDocument(input: StreamsInput): Record<string, unknown> {
       acked,
     );
     receive('amqp-writer.dead-letter', deadLetterQueue, 'The writer stores refused messages in raw.quarantine', acked);
-    send('amqp-writer.live', live, 'After each commit, the committed samples per series', {
+    send('amqp-writer.live', live, 'After each commit, the committed samples per parent path', {
       amqp: { deliveryMode: 1, bindingVersion: '0.3.0' },
     });
     receive(

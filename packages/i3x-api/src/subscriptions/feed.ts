@@ -1,18 +1,18 @@
 /**
  * The live stream into the subscriptions (ADR 0014): each replica has a queue of its own (server-named,
- * exclusive, bounded), bound to `plantmesh.live` for exactly the series some subscription watches, and hands
+ * exclusive, bounded), bound to `plantmesh.live` for the parent paths of the series some subscription
+ * watches, keeps those series of each message, and hands
  * what arrives to the streams and the staging (StreamHub.deliver: once per subscription, whichever replicas
  * see it). After every (re)connection it first reads what it missed from metrics.samples (catchUp), so a
  * restart or a lost connection leaves no gap. It also publishes the values written through this replica.
  */
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import {
-  bindingKeyForFilter,
-  decodeLiveSamples,
-  encodeLiveSamples,
+  bindingKeysForFilter,
+  decodeLiveMessage,
   type LiveSamples,
   liveExchange,
-  routingKeyForPath,
+  liveMessages,
 } from '@plantmesh/live-stream';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import { Counter, type Registry } from 'prom-client';
@@ -42,8 +42,10 @@ const bindingsAtOnce = 500;
 export class LiveFeed {
   private channel: Channel | undefined;
   private queue: string | undefined;
+  /** The series some subscription watches, and the binding keys that bring them. */
+  private watched = new Set<string>();
   private bound = new Set<string>();
-  private buffer: Array<{ message: ConsumeMessage; samples: LiveSamples }> = [];
+  private buffer: Array<{ message: ConsumeMessage; series: LiveSamples[] }> = [];
   private flushing: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
   private rebinding: Promise<void> | undefined;
@@ -94,6 +96,7 @@ export class LiveFeed {
         this.channel = channel;
         this.queue = queue;
         this.bound = new Set();
+        this.watched = new Set();
         await this.rebind();
         await channel.prefetch(this.options.prefetch ?? 1_000);
         await channel.consume(queue, (message) => message && this.received(message), { noAck: false });
@@ -129,27 +132,28 @@ export class LiveFeed {
         const queue = this.queue;
         if (!channel || !queue) return;
         const wanted = await this.options.sink.watchedPaths();
-        const unbound = [...wanted].filter((path) => !this.bound.has(path));
-        const added = new Set<string>();
+        const added = new Set([...wanted].filter((path) => !this.watched.has(path)));
+        const keys = new Set([...wanted].flatMap((path) => bindingKeysForFilter(path)));
+        const unbound = [...keys].filter((key) => !this.bound.has(key));
         // Many bindings at once, not one round trip each: 10,000 watched series bind in seconds, not minutes.
         for (let first = 0; first < unbound.length; first += bindingsAtOnce) {
           await Promise.all(
-            unbound.slice(first, first + bindingsAtOnce).map(async (path) => {
-              await channel.bindQueue(queue, liveExchange, bindingKeyForFilter(path));
-              this.bound.add(path);
-              added.add(path);
+            unbound.slice(first, first + bindingsAtOnce).map(async (key) => {
+              await channel.bindQueue(queue, liveExchange, key);
+              this.bound.add(key);
             }),
           );
         }
+        this.watched = wanted;
         if (added.size > 0) {
           this.options.log.info({ added: added.size, bound: this.bound.size }, 'subscriptions: series bound');
         }
         // What a newly watched series committed between its registration and its binding.
         if (added.size > 0 && this.ready) await this.options.sink.catchUp(added);
-        for (const path of [...this.bound]) {
-          if (wanted.has(path)) continue;
-          await channel.unbindQueue(queue, liveExchange, bindingKeyForFilter(path));
-          this.bound.delete(path);
+        for (const key of [...this.bound]) {
+          if (keys.has(key)) continue;
+          await channel.unbindQueue(queue, liveExchange, key);
+          this.bound.delete(key);
         }
       } while (this.rebindAgain);
     };
@@ -167,7 +171,9 @@ export class LiveFeed {
 
   private received(message: ConsumeMessage): void {
     try {
-      this.buffer.push({ message, samples: decodeLiveSamples(message.content) });
+      // A message carries a parent path's series: those watched, and their siblings.
+      const series = decodeLiveMessage(message.content).filter((one) => this.watched.has(one.path));
+      this.buffer.push({ message, series });
     } catch (error) {
       this.options.log.warn({ err: error }, 'subscriptions: not a live samples message; dropped');
       this.channel?.ack(message);
@@ -190,7 +196,7 @@ export class LiveFeed {
           await this.options.sink.catchUp();
           this.needsCatchUp = false;
         }
-        await this.options.sink.deliver(taken.map((entry) => entry.samples));
+        await this.options.sink.deliver(taken.flatMap((entry) => entry.series));
         this.messages?.inc({ outcome: 'delivered' }, taken.length);
       } catch (error) {
         this.messages?.inc({ outcome: 'failed' }, taken.length);
@@ -214,9 +220,7 @@ export class LiveFeed {
     const channel = this.channel;
     if (!channel) return;
     try {
-      for (const message of messages) {
-        channel.publish(liveExchange, routingKeyForPath(message.path), encodeLiveSamples(message));
-      }
+      for (const { routingKey, body } of liveMessages(messages)) channel.publish(liveExchange, routingKey, body);
     } catch (error) {
       this.options.log.warn({ err: error }, 'written values not published on the live stream');
     }
