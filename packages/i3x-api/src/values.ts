@@ -152,10 +152,12 @@ export class ValueReader {
         value: number | null;
         quality: number;
         ts: string;
-      }>(
-        `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
-        [series],
-      );
+      }>({
+        // Named, so each connection parses and plans it once: most of a last-value request's cost otherwise.
+        name: 'i3x-latest-values',
+        text: `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
+        values: [series],
+      });
       for (const row of rows) latest.set(row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
     }
     const storedRows = objects.flatMap((object) =>

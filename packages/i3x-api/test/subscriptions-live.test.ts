@@ -306,7 +306,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
       );
       return received.includes(32);
     });
-    // 30 may come again (the stream's marks are saved every second), nothing older, nothing missing.
+    // 30 may come again (the stream's marks are saved every few seconds), nothing older, nothing missing.
     expect(received.filter((value) => value !== 30)).toEqual([31, 32]);
     await start('a');
   });

@@ -136,6 +136,9 @@ export const channels = {
 
 const notFound = () => new I3xError(404, 'Subscription not found');
 
+/** Series read back from metrics.samples per query (each at most a queue's worth of samples). */
+const seriesAtOnce = 50;
+
 export class SubscriptionStore {
   readonly limits: SubscriptionLimits;
 
@@ -501,16 +504,16 @@ export class SubscriptionStore {
 
   /**
    * A stream's overflow (its client reads slower than updates come): queued here, in order, while the stream
-   * still holds the subscription, and taken back by takeStaged.
+   * still holds the subscription (false when it no longer does), and taken back by takeStaged.
    */
-  async spill(subscriptionId: string, token: string, updates: readonly Update[]): Promise<void> {
-    if (updates.length === 0) return;
-    await inTransaction(this.i3x, async (client) => {
+  async spill(subscriptionId: string, token: string, updates: readonly Update[]): Promise<boolean> {
+    if (updates.length === 0) return true;
+    return inTransaction(this.i3x, async (client) => {
       const { rowCount } = await client.query(
         'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
         [subscriptionId, token],
       );
-      if (!rowCount) return;
+      if (!rowCount) return false;
       await client.query(
         `insert into i3x.subscription_staged (subscription_id, element_id, ts, vqt)
          select $1, x.update->>'elementId', to_timestamp(x.ts / 1000.0), x.update - 'elementId'
@@ -518,6 +521,7 @@ export class SubscriptionStore {
         [subscriptionId, JSON.stringify(updates.map((entry, ord) => ({ ts: entry.ts, update: entry.update, ord })))],
       );
       await this.trim(client, [subscriptionId]);
+      return true;
     });
   }
 
@@ -533,39 +537,61 @@ export class SubscriptionStore {
       [subscriptionId],
     );
     const watched = watchRows(rows);
-    const missed = await this.missed(
-      [...new Set(watched.map((row) => row.series_id))].map((seriesId) => {
-        const of = watched.filter((row) => row.series_id === seriesId);
-        return { series_id: seriesId, path: of[0]?.path as string, from_ms: Math.min(...of.map((row) => row.last_ms)) };
-      }),
-    );
-    const byPath = new Map(missed.map((message) => [message.path, message.samples]));
-    await this.insertStaged(
-      client,
-      updatesFor(watched, (path) => byPath.get(path) ?? []),
-    );
+    const from = new Map<string, { series_id: string; path: string; from_ms: number }>();
+    for (const row of watched) {
+      const known = from.get(row.series_id);
+      if (!known || row.last_ms < known.from_ms) from.set(row.series_id, { ...row, from_ms: row.last_ms });
+    }
+    await this.missed([...from.values()], async (found) => {
+      const byPath = new Map(found.map((message) => [message.path, message.samples]));
+      await this.insertStaged(
+        client,
+        updatesFor(
+          watched.filter((row) => byPath.has(row.path)),
+          (path) => byPath.get(path) ?? [],
+        ),
+      );
+    });
     await client.query(
       'update i3x.subscriptions set stream_token = null, stream_seen_at = null where subscription_id = $1',
       [subscriptionId],
     );
   }
 
-  /** Each series' samples after a timestamp, from metrics.samples (at most a queue's worth each). */
+  /**
+   * Each series' samples after a timestamp, from metrics.samples (at most a queue's worth each), read for
+   * `seriesAtOnce` series per query and handed on as each query returns.
+   */
   private async missed(
     series: ReadonlyArray<{ series_id: string; path: string; from_ms: number }>,
-  ): Promise<LiveSamples[]> {
-    const found: LiveSamples[] = [];
-    for (const { series_id, path, from_ms } of series) {
-      const { rows } = await this.metrics.query<{ ms: string; value: number | null; quality: number }>(
-        `select (extract(epoch from ts) * 1000)::float8::text as ms, value, quality from metrics.samples
-          where series_id = $1 and ts > $2 order by ts limit $3`,
-        [series_id, Number.isFinite(from_ms) ? new Date(from_ms) : '-infinity', this.limits.maxQueued],
+    each: (found: LiveSamples[]) => Promise<void>,
+  ): Promise<number> {
+    let count = 0;
+    for (let first = 0; first < series.length; first += seriesAtOnce) {
+      const some = series.slice(first, first + seriesAtOnce);
+      const { rows } = await this.metrics.query<{ path: string; ms: string; value: number | null; quality: number }>(
+        `select x.path, (extract(epoch from s.ts) * 1000)::float8::text as ms, s.value, s.quality
+           from unnest($1::bigint[], $2::text[], $3::timestamptz[]) with ordinality as x(series_id, path, from_ts, n)
+           cross join lateral (
+             select ts, value, quality from metrics.samples
+              where series_id = x.series_id and ts > x.from_ts order by ts limit $4) s
+          order by x.n, s.ts`,
+        [
+          some.map((one) => one.series_id),
+          some.map((one) => one.path),
+          some.map((one) => (Number.isFinite(one.from_ms) ? new Date(one.from_ms).toISOString() : '-infinity')),
+          this.limits.maxQueued,
+        ],
       );
-      if (rows.length > 0) {
-        found.push({ path, unit: null, samples: rows.map((row): Sample => [Number(row.ms), row.value, row.quality]) });
+      const byPath = new Map<string, Sample[]>();
+      for (const row of rows) {
+        byPath.set(row.path, [...(byPath.get(row.path) ?? []), [Number(row.ms), row.value, row.quality]]);
       }
+      if (byPath.size === 0) continue;
+      await each([...byPath].map(([path, samples]) => ({ path, unit: null, samples })));
+      count += rows.length;
     }
-    return found;
+    return count;
   }
 
   /**
@@ -579,14 +605,10 @@ export class SubscriptionStore {
         where $1::text[] is null or path = any($1::text[]) group by series_id`,
       [paths ? [...paths] : null],
     );
-    let delivered = 0;
-    for (const series of watched) {
-      const missed = await this.missed([{ ...series, from_ms: series.from_ts.getTime() }]);
-      if (missed.length === 0) continue;
-      await deliver(missed);
-      delivered += missed[0]?.samples.length ?? 0;
-    }
-    return delivered;
+    return this.missed(
+      watched.map((row) => ({ ...row, from_ms: row.from_ts.getTime() })),
+      deliver,
+    );
   }
 
   /** The paths some subscription watches. */

@@ -6,7 +6,7 @@
  * the stream as they come, each after the subscription's in-memory marks (so once). A client that reads
  * slower than updates come spills into the store's queue, which the stream drains before it goes back to
  * memory: a slow reader holds its socket's buffer and the store's bounded queue, not the server's memory.
- * The marks of what was written are saved every second and when the stream ends; then what came after them
+ * The marks of what was written are saved every few seconds and when the stream ends; then what came after them
  * is read back from metrics.samples for /sync, so a stream's end, a replica's crash or a handover to another
  * replica loses nothing (an update may come twice across a handover). Keepalive comments every
  * `keepaliveMs` also keep the subscription alive (TTL) and find a stream that another replica took over
@@ -40,6 +40,8 @@ interface LocalStream {
   watched: Map<string, WatchRow[]>;
   /** The newest timestamp written to the client, per watched row: what is saved as the marks. */
   sent: Map<WatchRow, number>;
+  /** The marks as last saved: only those that moved since are saved again. */
+  saved: Map<WatchRow, number>;
   /** Updates waiting in memory for the client (at most `memoryMax`). */
   pending: Update[];
   /** True while updates go to (and come from) the store's queue: at the start and after an overflow. */
@@ -52,6 +54,8 @@ interface LocalStream {
   pumping: boolean;
   again: boolean;
   closed: boolean;
+  /** Once ended: its marks saved (and, if it still held the subscription, the subscription freed). */
+  released?: Promise<void>;
   keepalive: NodeJS.Timeout;
 }
 
@@ -68,7 +72,7 @@ export interface StreamHubOptions {
   chunk?: number;
   /** Updates a stream holds in memory before it spills into the store's queue. */
   memoryMax?: number;
-  /** How often the marks of open streams are saved. */
+  /** How often the marks of open streams are saved (what a handover may send twice). */
   marksMs?: number;
   /** Where `plantmesh_i3x_streams_open` goes. */
   registry?: Registry;
@@ -132,7 +136,7 @@ export class StreamHub {
       Math.max(1_000, Math.min(ttlMs / 4, 60_000)),
     );
     this.sweeper.unref();
-    this.marksTimer = setInterval(() => void this.saveMarks([...this.streams.values()]), this.options.marksMs ?? 1_000);
+    this.marksTimer = setInterval(() => void this.saveMarks([...this.streams.values()]), this.options.marksMs ?? 5_000);
     this.marksTimer.unref();
   }
 
@@ -206,7 +210,11 @@ export class StreamHub {
     for (let attempt = 1; stream.spill.length > 0 && !stream.closed; ) {
       const batch = stream.spill.splice(0);
       try {
-        await this.options.store.spill(stream.subscriptionId, stream.token, batch);
+        if (!(await this.options.store.spill(stream.subscriptionId, stream.token, batch))) {
+          // Another stream holds the subscription now: its marks stay before these, so they are read back.
+          stream.spill.splice(0);
+          return;
+        }
         this.wrote(stream, batch);
         attempt = 1;
       } catch (error) {
@@ -279,6 +287,7 @@ export class StreamHub {
       response,
       watched: new Map(),
       sent: new Map(),
+      saved: new Map(),
       pending: [],
       // What was queued before the stream opened goes first.
       spilling: true,
@@ -299,7 +308,8 @@ export class StreamHub {
     // A write racing the client's going away is nothing to report.
     response.on('error', () => this.end(stream, true));
     void this.pump(stream);
-    void this.refresh(stream);
+    // After the stream it replaces here saved its marks: the new one starts where that one stopped.
+    void (before?.released ?? Promise.resolve()).then(() => this.refresh(stream));
   }
 
   /**
@@ -329,6 +339,7 @@ export class StreamHub {
       }
       const kept = new Set([...watched.values()].flat());
       for (const row of stream.sent.keys()) if (!kept.has(row)) stream.sent.delete(row);
+      for (const row of stream.saved.keys()) if (!kept.has(row)) stream.saved.delete(row);
       if (added.size > 0) await this.catchUp(added);
     } catch (error) {
       this.options.log.warn(
@@ -398,16 +409,20 @@ export class StreamHub {
     }
   }
 
-  private marksOf(stream: LocalStream): WatchRow[] {
-    return [...stream.sent].map(([row, last_ms]) => ({ ...row, last_ms }));
+  /** The stream's marks that moved since they were last saved (all of them with `all`). */
+  private marksOf(stream: LocalStream, all = false): Array<[WatchRow, number]> {
+    return [...stream.sent].filter(([row, last]) => all || stream.saved.get(row) !== last);
   }
 
   private async saveMarks(streams: readonly LocalStream[]): Promise<void> {
-    const marks = streams.flatMap((stream) => this.marksOf(stream));
-    if (marks.length === 0) return;
-    await this.options.store
-      .saveMarks(marks)
-      .catch((error) => this.options.log.warn({ err: error }, 'stream marks not saved; saved again later'));
+    const moved = streams.flatMap((stream) => this.marksOf(stream).map((mark) => ({ stream, mark })));
+    if (moved.length === 0) return;
+    try {
+      await this.options.store.saveMarks(moved.map(({ mark: [row, last_ms] }) => ({ ...row, last_ms })));
+      for (const { stream, mark } of moved) stream.saved.set(...mark);
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'stream marks not saved; saved again later');
+    }
   }
 
   /** Ends a stream: by the client (closed), or because another took its place or the server stops. */
@@ -421,12 +436,17 @@ export class StreamHub {
     // Free the subscription for /sync (unless another stream holds it now), with what was not written queued.
     const released = this.release(stream).finally(() => this.releasing.delete(released));
     this.releasing.add(released);
+    stream.released = released;
   }
 
   private async release(stream: LocalStream): Promise<void> {
     await stream.spillWriting;
     await this.options.store
-      .releaseStream(stream.subscriptionId, stream.token, this.marksOf(stream))
+      .releaseStream(
+        stream.subscriptionId,
+        stream.token,
+        this.marksOf(stream, true).map(([row, last_ms]) => ({ ...row, last_ms })),
+      )
       .catch((error) => this.options.log.warn({ err: error }, 'stream close not recorded'));
   }
 
