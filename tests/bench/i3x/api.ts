@@ -158,6 +158,13 @@ try {
     [historyPath, day.start],
   );
 
+  // The day is a past one: the business ETL has materialized its minute and hour rollups (as it does in a
+  // running platform), which aggregated history reads.
+  for (let more = true; more; ) {
+    [{ more = false } = {}] = await platform.query<{ more: boolean }>(
+      `select more from metrics.refresh_rollups(1000, interval '400 days')`,
+    );
+  }
   // Measured in a steady state, not while autovacuum and a checkpoint work through what was just loaded.
   await platform.query('vacuum analyze');
   await platform.query('checkpoint');
@@ -390,7 +397,7 @@ try {
               '< 300 ms',
             ],
             [
-              'the same day in 1-minute buckets (avg, min, max, first, last, count)',
+              'the same day in 1-minute buckets (avg, min, max, first, last, count; from the rollups)',
               `${round(buckets)} buckets, ${aggregated.ms.toFixed(0)} ms to the last byte`,
               '< 50 ms',
             ],
