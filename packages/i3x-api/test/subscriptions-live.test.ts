@@ -85,6 +85,27 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     return { status: response.status, body: await response.json() };
   }
 
+  /** Opens the subscription's SSE stream on a replica; its text grows as it is read, `done` once it ended. */
+  async function openStream(replica: Replica, clientId: string, subscriptionId: string) {
+    const response = await fetch(`http://127.0.0.1:${replica.port}/v1/subscriptions/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ clientId, subscriptionId }),
+    });
+    expect(response.status).toBe(200);
+    const stream = { text: '', done: false };
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) break;
+        stream.text += new TextDecoder().decode(value);
+      }
+      stream.done = true;
+    })();
+    return stream;
+  }
+
   /** The plant publishes samples of the series over MQTT; resolves once the writer has stored them. */
   async function plant(...values: number[]): Promise<void> {
     const stamps = values.map(() => (clock += 1_000));
@@ -222,25 +243,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     const created = await call(b, '/subscriptions', { clientId: 'dashboard' });
     const subscriptionId = created.body.result.subscriptionId as string;
     await call(a, '/subscriptions/register', { clientId: 'dashboard', subscriptionId, elementIds: [element] });
-    const open = async (replica: Replica) => {
-      const response = await fetch(`http://127.0.0.1:${replica.port}/v1/subscriptions/stream`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ clientId: 'dashboard', subscriptionId }),
-      });
-      expect(response.status).toBe(200);
-      const stream = { text: '', done: false };
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      void (async () => {
-        for (;;) {
-          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-          if (done) break;
-          stream.text += new TextDecoder().decode(value);
-        }
-        stream.done = true;
-      })();
-      return stream;
-    };
+    const open = (replica: Replica) => openStream(replica, 'dashboard', subscriptionId);
     const values = (stream: { text: string }) =>
       [...stream.text.matchAll(/^data: (.*)$/gm)].flatMap((m) =>
         JSON.parse(m[1] as string).map((u: { value: number }) => u.value),
@@ -277,17 +280,9 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     const created = await call(a, '/subscriptions', { clientId: 'crashing-hmi' });
     const subscriptionId = created.body.result.subscriptionId as string;
     await call(a, '/subscriptions/register', { clientId: 'crashing-hmi', subscriptionId, elementIds: [element] });
-    const response = await fetch(`http://127.0.0.1:${a.port}/v1/subscriptions/stream`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ clientId: 'crashing-hmi', subscriptionId }),
-    });
-    let text = '';
-    void (async () => {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) text += new TextDecoder().decode(chunk);
-    })().catch(() => {});
+    const stream = await openStream(a, 'crashing-hmi', subscriptionId);
     await plant(30);
-    await waitFor('the update streamed', async () => text.includes('"value":30'));
+    await waitFor('the update streamed', async () => stream.text.includes('"value":30'));
     a.process.signal('SIGKILL');
     await a.process.waitExit();
     await plant(31, 32);
