@@ -755,11 +755,14 @@ export class CatalogStore {
           `product ${product.name} is ${before.source}, not ${source}: it is changed where it comes from (its definition or annotation)`,
         );
       }
+      // A registration that changes nothing (a registrar's resync, a PUT sent again) records no event.
+      let changed = !before;
       for (const asset of assets) {
         const assetIdOf = `${asset.kind}:${asset.name}`;
-        const taken = await client.query<{ source: EntrySource }>('select source from catalog.assets where id = $1', [
-          assetIdOf,
-        ]);
+        const taken = await client.query<{ source: EntrySource; fingerprint: string | null }>(
+          'select source, fingerprint from catalog.assets where id = $1',
+          [assetIdOf],
+        );
         if (taken.rows[0] && taken.rows[0].source !== source) {
           throw new ProductConflictError(
             `asset ${assetIdOf} is ${taken.rows[0].source}; name it in a port instead of describing it`,
@@ -767,6 +770,7 @@ export class CatalogStore {
           );
         }
         const full: Asset = { ...asset, id: assetIdOf, source };
+        if (taken.rows[0]?.fingerprint !== fingerprint(full)) changed = true;
         await client.query(
           `insert into catalog.assets (id, kind, name, short_name, description, tags, source, columns, properties, fingerprint, row_count, row_count_exact, newest_data_at)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -802,6 +806,40 @@ export class CatalogStore {
           400,
         );
       }
+      const values = [
+        product.name,
+        product.title ?? null,
+        product.domain,
+        product.owner,
+        product.description,
+        product.tags,
+        product.status,
+        source,
+        product.version ?? null,
+        product.freshnessObjectiveSeconds,
+        product.definedBy ?? null,
+        JSON.stringify(options.document ?? {}),
+      ];
+      const ports = JSON.stringify(product.ports.map((port) => ({ ...port, description: port.description ?? null })));
+      if (before && !changed) {
+        const { rows } = await client.query<{ same: boolean }>(
+          `with wanted as (
+             select distinct * from jsonb_to_recordset($13::jsonb) as x("assetId" text, direction text, description text)),
+           held as (select asset_id, direction, description from catalog.ports where product = $1)
+           select (p.title, p.domain, p.owner, p.description, p.tags, p.status, p.version,
+                   p.freshness_objective_seconds, p.defined_by, p.document)
+                    is not distinct from ($2, $3, $4, $5, $6::text[], $7, $9, $10::int, $11, $12::jsonb)
+                  and not exists (select * from wanted except select * from held)
+                  and not exists (select * from held except select * from wanted) as same
+             from catalog.products p where p.name = $1 and p.source = $8`,
+          [...values, ports],
+        );
+        changed = !rows[0]?.same;
+      }
+      if (!changed) {
+        await client.query('commit');
+        return 'replaced';
+      }
       await client.query(
         `insert into catalog.products (name, title, domain, owner, description, tags, status, source, version,
                                        freshness_objective_seconds, defined_by, document)
@@ -810,20 +848,7 @@ export class CatalogStore {
            description = excluded.description, tags = excluded.tags, status = excluded.status, version = excluded.version,
            freshness_objective_seconds = excluded.freshness_objective_seconds, defined_by = excluded.defined_by,
            document = excluded.document, updated_at = now()`,
-        [
-          product.name,
-          product.title ?? null,
-          product.domain,
-          product.owner,
-          product.description,
-          product.tags,
-          product.status,
-          source,
-          product.version ?? null,
-          product.freshnessObjectiveSeconds,
-          product.definedBy ?? null,
-          JSON.stringify(options.document ?? {}),
-        ],
+        values,
       );
       await client.query('delete from catalog.ports where product = $1', [product.name]);
       for (const port of product.ports) {

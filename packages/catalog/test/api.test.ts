@@ -390,10 +390,13 @@ describe('catalog API over a realistic catalog', () => {
     expect(created.body.title).toBe(body.title);
     expect(created.headers['content-type']).toMatch(/^application\/json/);
     expect(created.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
-    expect(
-      (await call('PUT', '/products/furnace-twin', '/products/{name}', { body: { ...body, status: 'deprecated' } }))
-        .body.status,
-    ).toBe('deprecated');
+    const deprecated = { ...body, status: 'deprecated' };
+    const changed = await call('PUT', '/products/furnace-twin', '/products/{name}', { body: deprecated });
+    expect(changed.body.status).toBe('deprecated');
+    // Sent again unchanged, with its assets and ports: nothing is rewritten (no event, the same updatedAt).
+    const again = await call('PUT', '/products/furnace-twin', '/products/{name}', { body: deprecated });
+    expect(again.status).toBe(200);
+    expect(again.body.updatedAt).toBe(changed.body.updatedAt);
     expect((await call('GET', '/search?q=digital%20twin', '/search')).body.hits[0]).toMatchObject({
       id: 'furnace-twin',
     });

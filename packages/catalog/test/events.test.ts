@@ -127,7 +127,7 @@ describe('registration events recorded by the store (real PostgreSQL)', () => {
     ]);
   });
 
-  it('registration and a registrar that retains its set; a refused change records nothing', async () => {
+  it('registration and a registrar that retains its set; a refused change, or one that changes nothing, records nothing', async () => {
     const registered = {
       name: 'twin',
       domain: 'models',
@@ -140,6 +140,8 @@ describe('registration events recorded by the store (real PostgreSQL)', () => {
     };
     await store.register(registered, []);
     await store.register({ ...registered, description: 'v2' }, []);
+    // The same again (a PUT sent twice, a registrar's resync): nothing changed, no event.
+    expect(await store.register({ ...registered, description: 'v2' }, [])).toBe('replaced');
     await expect(store.register(registered, [], { create: true })).rejects.toBeInstanceOf(ProductConflictError);
     await expect(
       store.register({ ...registered, name: 'twin-2', ports: [{ assetId: 'x:y', direction: 'input' }] }, []),
