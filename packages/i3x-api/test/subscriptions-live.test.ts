@@ -85,6 +85,19 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
     return { status: response.status, body: await response.json() };
   }
 
+  /** A subscription created on one replica with the series registered on another (or the same); its id. */
+  async function subscribe(createOn: Replica, registerOn: Replica, clientId: string): Promise<string> {
+    const created = await call(createOn, '/subscriptions', { clientId });
+    const subscriptionId = created.body.result.subscriptionId as string;
+    const registered = await call(registerOn, '/subscriptions/register', {
+      clientId,
+      subscriptionId,
+      elementIds: [element],
+    });
+    expect(registered.body).toEqual({ success: true, results: [{ success: true, elementId: element, result: null }] });
+    return subscriptionId;
+  }
+
   /** Opens the subscription's SSE stream on a replica; its text grows as it is read, `done` once it ended. */
   async function openStream(replica: Replica, clientId: string, subscriptionId: string) {
     const response = await fetch(`http://127.0.0.1:${replica.port}/v1/subscriptions/stream`, {
@@ -155,14 +168,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   it('serves one subscription from either replica with one sequence, and on without a gap after both restarted', async () => {
     const a = replicas.a as Replica;
     const b = replicas.b as Replica;
-    const created = await call(a, '/subscriptions', { clientId: 'line-hmi' });
-    const subscriptionId = created.body.result.subscriptionId as string;
-    const registered = await call(b, '/subscriptions/register', {
-      clientId: 'line-hmi',
-      subscriptionId,
-      elementIds: [element],
-    });
-    expect(registered.body).toEqual({ success: true, results: [{ success: true, elementId: element, result: null }] });
+    const subscriptionId = await subscribe(a, b, 'line-hmi');
 
     // Gathers updates through /sync on the given replicas in turn, acknowledging each answer.
     let acknowledged: number | undefined;
@@ -240,9 +246,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   it('streams from one replica until the client opens a stream on the other, which ends the first', async () => {
     const a = replicas.a as Replica;
     const b = replicas.b as Replica;
-    const created = await call(b, '/subscriptions', { clientId: 'dashboard' });
-    const subscriptionId = created.body.result.subscriptionId as string;
-    await call(a, '/subscriptions/register', { clientId: 'dashboard', subscriptionId, elementIds: [element] });
+    const subscriptionId = await subscribe(b, a, 'dashboard');
     const open = (replica: Replica) => openStream(replica, 'dashboard', subscriptionId);
     const values = (stream: { text: string }) =>
       [...stream.text.matchAll(/^data: (.*)$/gm)].flatMap((m) =>
@@ -277,9 +281,7 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   it('a replica killed with a stream open: /sync on the other gets what the stream had not sent, and after', async () => {
     const a = replicas.a as Replica;
     const b = replicas.b as Replica;
-    const created = await call(a, '/subscriptions', { clientId: 'crashing-hmi' });
-    const subscriptionId = created.body.result.subscriptionId as string;
-    await call(a, '/subscriptions/register', { clientId: 'crashing-hmi', subscriptionId, elementIds: [element] });
+    const subscriptionId = await subscribe(a, a, 'crashing-hmi');
     const stream = await openStream(a, 'crashing-hmi', subscriptionId);
     await plant(30);
     await waitFor('the update streamed', async () => stream.text.includes('"value":30'));
