@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type AmqpClient, backoffDelay, catalogExchange, type Logger } from '@plantmesh/core';
+import { type AmqpClient, backoffDelay, catalogExchange, inTransaction, type Logger } from '@plantmesh/core';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EntrySource } from './model.js';
@@ -138,6 +138,14 @@ interface OutboxRow {
   routing_key: string;
   payload: Omit<CatalogChange, 'type'>;
   recorded_at: Date;
+}
+
+/** Whether this transaction holds the relay's lock (one replica publishes at a time; the others skip). */
+async function lockedEvents(client: pg.PoolClient): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog events')) as ok",
+  );
+  return rows[0]?.ok === true;
 }
 
 /**
@@ -293,54 +301,35 @@ export class CatalogEventRelay {
    */
   async trimOutbox(): Promise<number> {
     const maxPending = this.options.maxPending ?? 100_000;
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('begin');
-      const locked = await client.query<{ ok: boolean }>(
-        "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog events')) as ok",
-      );
+    const dropped = await inTransaction(this.options.pool, async (client) => {
+      const locked = await lockedEvents(client);
       const count = await client.query<{ n: number }>('select count(*)::int as n from catalog.event_outbox');
       const excess = (count.rows[0]?.n ?? 0) - maxPending;
       this.pendingCount = count.rows[0]?.n ?? 0;
-      if (!locked.rows[0]?.ok || excess <= 0) {
-        await client.query('rollback');
-        return 0;
-      }
+      if (!locked || excess <= 0) return 0;
       const removed = await client.query(
         `delete from catalog.event_outbox where id in (select id from catalog.event_outbox order by id limit $1)`,
         [excess],
       );
-      const dropped = removed.rowCount ?? 0;
-      await client.query('update catalog.event_sequence set last = last + $1', [dropped]);
-      await client.query('commit');
+      await client.query('update catalog.event_sequence set last = last + $1', [removed.rowCount ?? 0]);
+      return removed.rowCount ?? 0;
+    });
+    if (dropped > 0) {
       this.pendingCount -= dropped;
       this.dropped?.inc(dropped);
       this.options.log.warn(
         { dropped, maxPending },
         'catalog events: the outbox is full (RabbitMQ away too long); the oldest were dropped, consumers see the gap',
       );
-      return dropped;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
     }
+    return dropped;
   }
 
   /** One batch; true when there may be more. */
   private async publishBatch(): Promise<boolean> {
     const batchSize = this.options.batchSize ?? 200;
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('begin');
-      const locked = await client.query<{ ok: boolean }>(
-        "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog events')) as ok",
-      );
-      if (!locked.rows[0]?.ok) {
-        await client.query('rollback');
-        return false;
-      }
+    const published = await inTransaction(this.options.pool, async (client) => {
+      if (!(await lockedEvents(client))) return undefined;
       const { rows } = await client.query<OutboxRow>(
         `select id::text, event_id::text, type, routing_key, payload, recorded_at from catalog.event_outbox
          order by id limit $1`,
@@ -349,9 +338,8 @@ export class CatalogEventRelay {
       const sequence = await client.query<{ last: string }>('select last::text from catalog.event_sequence');
       const last = Number(sequence.rows[0]?.last ?? 0);
       if (rows.length === 0) {
-        await client.query('rollback');
         this.pendingCount = 0;
-        return false;
+        return undefined;
       }
       const events = rows.map((row, index) => ({
         routingKey: row.routing_key,
@@ -361,27 +349,19 @@ export class CatalogEventRelay {
       await client.query('delete from catalog.event_outbox where id = any ($1::bigint[])', [rows.map((r) => r.id)]);
       await client.query('update catalog.event_sequence set last = $1', [last + rows.length]);
       const left = await client.query<{ n: number }>('select count(*)::int as n from catalog.event_outbox');
-      await client.query('commit');
-      this.pendingCount = left.rows[0]?.n ?? 0;
-      for (const { event } of events) this.published?.inc({ type: event.type });
-      return rows.length === batchSize;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return { events, left: left.rows[0]?.n ?? 0 };
+    });
+    if (!published) return false;
+    this.pendingCount = published.left;
+    for (const { event } of published.events) this.published?.inc({ type: event.type });
+    return published.events.length === batchSize;
   }
 
   /** A catalog.state event with the last sequence, every stateIntervalMs (across replicas: by its time). */
   private async publishStateWhenDue(): Promise<void> {
     if (this.stateIntervalMs <= 0) return;
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('begin');
-      const locked = await client.query<{ ok: boolean }>(
-        "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog events')) as ok",
-      );
+    const published = await inTransaction(this.options.pool, async (client) => {
+      const locked = await lockedEvents(client);
       const { rows } = await client.query<{ last: string; due: boolean; now: Date }>(
         `select last::text, state_at is null or state_at <= now() - make_interval(secs => $1::double precision / 1000) as due,
                 now() as now
@@ -389,10 +369,7 @@ export class CatalogEventRelay {
         [this.stateIntervalMs],
       );
       const row = rows[0];
-      if (!locked.rows[0]?.ok || !row?.due) {
-        await client.query('rollback');
-        return;
-      }
+      if (!locked || !row?.due) return false;
       const counts = await client.query<{ products: number; assets: number }>(
         `select (select count(*)::int from catalog.products) as products,
                 (select count(*)::int from catalog.assets) as assets`,
@@ -408,14 +385,9 @@ export class CatalogEventRelay {
       };
       await this.publishAll([{ routingKey: routingKeyOf({ type: 'catalog.state' }), event }]);
       await client.query('update catalog.event_sequence set state_at = now()');
-      await client.query('commit');
-      this.published?.inc({ type: event.type });
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return true;
+    });
+    if (published) this.published?.inc({ type: 'catalog.state' });
   }
 
   /** Stops after the batch in flight (what is not confirmed stays in the outbox for the next start). */

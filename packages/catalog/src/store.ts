@@ -4,6 +4,7 @@
  * their ports, assets and access, full-text search (exact names first), and the lineage graph with a depth.
  * Large sets travel as one JSON parameter expanded in SQL (DESIGN.md: cheaper than big array literals).
  */
+import { inTransaction } from '@plantmesh/core';
 import type pg from 'pg';
 import { fingerprint, type Snapshot, shortName } from './discovery.js';
 import { type CatalogChange, recordCatalogEvents, someIds } from './events.js';
@@ -202,9 +203,13 @@ export class CatalogStore {
     if (this.options.events && changes.length > 0) await recordCatalogEvents(client, changes);
   }
 
-  /** After a commit that recorded events: the relay publishes them. */
-  private recorded(changes: readonly unknown[]): void {
-    if (this.options.events && changes.length > 0) this.options.onEvents?.();
+  /** Runs `work` in one transaction; after its commit, the relay learns of the events it recorded. */
+  private async changing<R>(
+    work: (client: pg.PoolClient) => Promise<{ value: R; events: readonly CatalogChange[] }>,
+  ): Promise<R> {
+    const { value, events } = await inTransaction(this.pool, work);
+    if (this.options.events && events.length > 0) this.options.onEvents?.();
+    return value;
   }
 
   /**
@@ -213,16 +218,11 @@ export class CatalogStore {
    * kubernetes) entries are never touched. One transaction, one discovery at a time across replicas.
    */
   async reconcile(snapshot: Snapshot, startedAt = new Date()): Promise<ReconcileResult | undefined> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.changing(async (client) => {
       const locked = await client.query<{ ok: boolean }>(
         "select pg_try_advisory_xact_lock(hashtext('plantmesh catalog discovery')) as ok",
       );
-      if (!locked.rows[0]?.ok) {
-        await client.query('rollback');
-        return undefined;
-      }
+      if (!locked.rows[0]?.ok) return { value: undefined, events: [] };
       const assets = snapshot.assets.map((asset) => ({
         id: asset.id,
         kind: asset.kind,
@@ -443,15 +443,8 @@ export class CatalogStore {
          values ($1, $2, $3, $4, $5, $6, $7)`,
         [startedAt, result.assets, result.added, result.changed, result.removed, result.products, result.edges],
       );
-      await client.query('commit');
-      this.recorded(events);
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return { value: result, events };
+    });
   }
 
   async listProducts(filter: ProductFilter = {}): Promise<{ products: Product[]; total: number }> {
@@ -740,9 +733,7 @@ export class CatalogStore {
     options: { create?: boolean; source?: EntrySource; document?: unknown } = {},
   ): Promise<'created' | 'replaced'> {
     const source = options.source ?? 'manual';
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.changing(async (client) => {
       const existing = await client.query<{ source: EntrySource }>(
         'select source from catalog.products where name = $1 for update',
         [product.name],
@@ -836,10 +827,7 @@ export class CatalogStore {
         );
         changed = !rows[0]?.same;
       }
-      if (!changed) {
-        await client.query('commit');
-        return 'replaced';
-      }
+      if (!changed) return { value: 'replaced' as const, events: [] };
       await client.query(
         `insert into catalog.products (name, title, domain, owner, description, tags, status, source, version,
                                        freshness_objective_seconds, defined_by, document)
@@ -865,30 +853,18 @@ export class CatalogStore {
         },
       ];
       await this.recordEvents(client, events);
-      await client.query('commit');
-      this.recorded(events);
-      return before ? 'replaced' : 'created';
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return { value: before ? 'replaced' : 'created', events };
+    });
   }
 
   /** Removes a registered product (and the assets registered with it that no other product uses). */
   async unregister(name: string, source: EntrySource = 'manual'): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.changing(async (client) => {
       const existing = await client.query<{ source: EntrySource; domain: string }>(
         'select source, domain from catalog.products where name = $1 for update',
         [name],
       );
-      if (!existing.rows[0]) {
-        await client.query('rollback');
-        return false;
-      }
+      if (!existing.rows[0]) return { value: false, events: [] };
       if (existing.rows[0].source !== source) {
         throw new ProductConflictError(
           `product ${name} is ${existing.rows[0].source}: it goes when its definition goes`,
@@ -908,15 +884,8 @@ export class CatalogStore {
         { type: 'product.removed', source, product: { name, domain: existing.rows[0].domain } },
       ];
       await this.recordEvents(client, events);
-      await client.query('commit');
-      this.recorded(events);
-      return true;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return { value: true, events };
+    });
   }
 
   /** Which of these assets the catalog holds, and where each came from (for a registrar that may only name some). */
@@ -935,9 +904,7 @@ export class CatalogStore {
    * product that since dropped it). Returns the names removed. Other sources are never touched.
    */
   async retainProducts(source: Exclude<EntrySource, 'discovered'>, keep: readonly string[]): Promise<string[]> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    return this.changing(async (client) => {
       const removed = await client.query<{ name: string; domain: string }>(
         'delete from catalog.products where source = $1 and not (name = any ($2::text[])) returning name, domain',
         [source, [...keep]],
@@ -951,15 +918,8 @@ export class CatalogStore {
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((row) => ({ type: 'product.removed', source, product: { name: row.name, domain: row.domain } }));
       await this.recordEvents(client, events);
-      await client.query('commit');
-      this.recorded(events);
-      return removed.rows.map((row) => row.name).sort();
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return { value: removed.rows.map((row) => row.name).sort(), events };
+    });
   }
 
   /** Each product's freshness and rows (its outputs), for the gauges. */
