@@ -26,6 +26,7 @@ export {
   type SchemaError,
   type SchemaValidator,
 } from './checked-yaml.js';
+export { appendTo } from './collections.js';
 export { ConfigError, type ConfigOf, type EnvShape, env, parseEnv } from './config.js';
 export { type ConnectionTracker, trackConnection } from './connection-metrics.js';
 export { passwordVariable, urlWithLogin } from './credentials.js';

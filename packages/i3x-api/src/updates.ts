@@ -6,7 +6,7 @@
  * MQTT) with a row of the audit trail each (i3x.update_audit), then handed to the subscriptions that watch
  * the series as live values are, and published on the live stream for the other replicas and live readers.
  */
-import type { Logger } from '@plantmesh/core';
+import { appendTo, type Logger } from '@plantmesh/core';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type pg from 'pg';
@@ -322,10 +322,7 @@ export class UpdateWriter {
       for (const write of writes) {
         const path = paths.get(write.seriesId);
         if (path === undefined) continue;
-        byPath.set(path, [
-          ...(byPath.get(path) ?? []),
-          [Date.parse(write.ts), write.value, qualityCodes[write.quality]],
-        ]);
+        appendTo(byPath, path, [[Date.parse(write.ts), write.value, qualityCodes[write.quality]]]);
       }
       await hub
         .written([...byPath].map(([path, samples]) => ({ path, unit: null, samples })))

@@ -39,7 +39,9 @@ export function liveMessages(series: readonly LiveSamples[]): LiveMessage[] {
   const byKey = new Map<string, LiveSamples[]>();
   for (const one of series) {
     const key = routingKeyForPath(one.path);
-    byKey.set(key, [...(byKey.get(key) ?? []), one]);
+    const group = byKey.get(key);
+    if (group) group.push(one);
+    else byKey.set(key, [one]);
   }
   return [...byKey].map(([routingKey, grouped]) => ({
     routingKey,

@@ -9,7 +9,7 @@
  * staged updates.
  */
 import { randomBytes } from 'node:crypto';
-import { inTransaction } from '@plantmesh/core';
+import { appendTo, inTransaction } from '@plantmesh/core';
 import type { LiveSamples } from '@plantmesh/live-stream';
 import type pg from 'pg';
 import { I3xError, Truncation } from '../envelope.js';
@@ -412,7 +412,7 @@ export class SubscriptionStore {
    */
   async stage(messages: readonly LiveSamples[]): Promise<void> {
     const byPath = new Map<string, Sample[]>();
-    for (const message of messages) byPath.set(message.path, [...(byPath.get(message.path) ?? []), ...message.samples]);
+    for (const message of messages) appendTo(byPath, message.path, message.samples);
     if (byPath.size === 0) return;
     await inTransaction(this.i3x, async (client) => {
       const { rows: locked } = await client.query<{ subscription_id: string }>(
@@ -585,7 +585,7 @@ export class SubscriptionStore {
       );
       const byPath = new Map<string, Sample[]>();
       for (const row of rows) {
-        byPath.set(row.path, [...(byPath.get(row.path) ?? []), [Number(row.ms), row.value, row.quality]]);
+        appendTo(byPath, row.path, [[Number(row.ms), row.value, row.quality]]);
       }
       if (byPath.size === 0) continue;
       await each([...byPath].map(([path, samples]) => ({ path, unit: null, samples })));

@@ -13,7 +13,7 @@
  * without telling.
  */
 import type { ServerResponse } from 'node:http';
-import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
+import { appendTo, backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import type { LiveSamples } from '@plantmesh/live-stream';
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
@@ -149,7 +149,7 @@ export class StreamHub {
     for (const message of messages) {
       for (const stream of this.watchers.get(message.path) ?? []) {
         const byPath = local.get(stream) ?? new Map<string, LiveSamples['samples']>();
-        byPath.set(message.path, [...(byPath.get(message.path) ?? []), ...message.samples]);
+        appendTo(byPath, message.path, message.samples);
         local.set(stream, byPath);
       }
     }
@@ -328,7 +328,7 @@ export class StreamHub {
         const row = held.get(key(fresh)) ?? fresh;
         if (row === fresh) added.add(fresh.path);
         else row.last_ms = Math.max(row.last_ms, fresh.last_ms);
-        watched.set(row.path, [...(watched.get(row.path) ?? []), row]);
+        appendTo(watched, row.path, [row]);
       }
       this.unindex(stream);
       stream.watched = watched;
