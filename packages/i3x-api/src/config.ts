@@ -50,6 +50,13 @@ export const i3xEnv = {
   MAX_FUTURE_MS: env.int(0).default(300_000),
   /** RabbitMQ, for the live stream that feeds subscriptions (the live-reader's permissions); unset: no subscriptions. */
   AMQP_URL: env.url(['amqp', 'amqps']).optional(),
+  /**
+   * Last values answered from memory for this long after they were read, unless the live stream brings a newer
+   * one first (ADR 0023); 0: every read goes to metrics.latest. Needs AMQP_URL.
+   */
+  LAST_VALUES_MAX_AGE_MS: env.int(0).default(1_000),
+  /** Most series whose last values are held in memory. */
+  LAST_VALUES_CAPACITY: env.int(1).default(100_000),
   /** A subscription without /sync or an open stream for this long is deleted. */
   SUBSCRIPTION_TTL_MS: env.int(1_000).default(600_000),
   /** Updates queued per subscription before the oldest are dropped (the next /sync answers 206). */

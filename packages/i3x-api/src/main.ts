@@ -5,6 +5,7 @@ import { storeUrls } from '@plantmesh/schema';
 import { ApiKeyStore } from './auth/api-keys.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { i3xEnv } from './config.js';
+import { LastValues } from './last-values.js';
 import { ModelReader } from './model.js';
 import { buildServer, defaultLimits } from './server.js';
 import { LiveFeed } from './subscriptions/feed.js';
@@ -93,6 +94,7 @@ await runService(
       maxFutureMs: config.MAX_FUTURE_MS,
     };
     let subscriptions: { store: SubscriptionStore; hub: StreamHub } | undefined;
+    let lastValues: LastValues | undefined;
     if (config.AMQP_URL) {
       await i3xStore.waitForTables(['i3x.subscriptions'], shutdown.signal);
       const model = new ModelReader(curated.pool, { maxObjects: config.MAX_OBJECTS });
@@ -118,7 +120,22 @@ await runService(
         onWatchChanged: () => void feed.rebind(),
         publish: (messages) => feed.publish(messages),
       });
-      const feed = new LiveFeed({ url: config.AMQP_URL, sink: hub, log, registry: metrics });
+      lastValues =
+        config.LAST_VALUES_MAX_AGE_MS > 0
+          ? new LastValues({
+              maxAgeMs: config.LAST_VALUES_MAX_AGE_MS,
+              capacity: config.LAST_VALUES_CAPACITY,
+              onPathsChanged: () => void feed.rebind(),
+              registry: metrics,
+            })
+          : undefined;
+      const feed = new LiveFeed({
+        url: config.AMQP_URL,
+        sink: hub,
+        log,
+        registry: metrics,
+        ...(lastValues ? { lastValues } : {}),
+      });
       feed.start();
       hub.start();
       shutdown.add('live stream', () => feed.stop());
@@ -137,6 +154,7 @@ await runService(
       registry: metrics,
       limits,
       ...(subscriptions ? { subscriptions } : {}),
+      ...(lastValues ? { lastValues } : {}),
       auth: {
         apiKeys,
         ...(oidc ? { oidc } : {}),

@@ -39,7 +39,8 @@ export interface ResolvedObject {
   system: Record<string, unknown>;
   value:
     | { kind: 'none' }
-    | { kind: 'series'; seriesId: number }
+    /** A sensor series; its path (the live stream's) where the object names it. */
+    | { kind: 'series'; seriesId: number; path?: string }
     | { kind: 'row'; row: RowRecord }
     | { kind: 'stored-row'; product: string; key: unknown[] };
 }
@@ -388,7 +389,11 @@ function fromRow(row: ObjectRow): ResolvedObject {
     system: row.system,
     value:
       row.value_source === 'series' && row.series_id !== null
-        ? { kind: 'series', seriesId: row.series_id }
+        ? {
+            kind: 'series',
+            seriesId: row.series_id,
+            ...(typeof row.system.seriesPath === 'string' ? { path: row.system.seriesPath } : {}),
+          }
         : row.value_source === 'curated' && row.product !== null
           ? { kind: 'stored-row', product: row.product, key: row.row_key ?? [] }
           : { kind: 'none' },

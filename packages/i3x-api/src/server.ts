@@ -1,7 +1,8 @@
 /**
  * The I3X 1.0 server: fastify with a plugin per concern (errors, gzip, metrics, authentication and rate limits;
- * subscriptions and updates as their own route plugins), routes under /v1. Stateless: every answer comes
- * from the stores, so replicas behind a Service agree.
+ * subscriptions and updates as their own route plugins), routes under /v1. Every answer comes from the
+ * stores, so replicas behind a Service agree; only last values may be answered from memory (ADR 0023), and
+ * only while the live stream tells this replica of every newer one.
  */
 
 import type { Logger } from '@plantmesh/core';
@@ -11,6 +12,7 @@ import type { Registry } from 'prom-client';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { OidcVerifier } from './auth/oidc.js';
 import { authPlugin, type RateLimits } from './auth/plugin.js';
+import type { LastValues } from './last-values.js';
 import { ModelReader } from './model.js';
 import { errorsPlugin, gzipPlugin, metricsPlugin } from './plugins.js';
 import { docsRoutes } from './routes/docs.js';
@@ -66,6 +68,8 @@ export interface I3xServerOptions {
    * /objects/history), written to the metrics store; without it they are not served.
    */
   i3x?: pg.Pool;
+  /** Last values held in memory, kept true by the live stream (ADR 0023); without it each read goes to the store. */
+  lastValues?: LastValues;
   /** Trust X-Forwarded-For from these proxies (fastify's trustProxy), for the client address behind an Ingress. */
   trustProxy?: boolean | string | number;
 }
@@ -102,7 +106,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
   const model = new ModelReader(options.curated, { maxObjects: limits.maxObjects });
   const context: RouteContext = {
     model,
-    values: new ValueReader(model, options.curated, options.metrics, limits),
+    values: new ValueReader(model, options.curated, options.metrics, limits, options.lastValues),
     limits,
     version: options.version,
     serverName: options.serverName ?? 'plantmesh',
@@ -139,6 +143,7 @@ export async function buildServer(options: I3xServerOptions): Promise<FastifyIns
           log: options.log,
           limits,
           ...(options.subscriptions ? { subscriptions: options.subscriptions.hub } : {}),
+          ...(options.lastValues ? { lastValues: options.lastValues } : {}),
         });
         await v1.register(updateRoutes, { ...context, updates } as never);
       }

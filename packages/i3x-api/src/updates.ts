@@ -12,6 +12,7 @@ import addFormats from 'ajv-formats';
 import type pg from 'pg';
 import type { Principal } from './auth/principal.js';
 import { I3xError, type ResponseDetail, titles } from './envelope.js';
+import type { LastValues } from './last-values.js';
 import type { ModelReader, ResolvedObject } from './model.js';
 import type { StreamHub } from './subscriptions/streams.js';
 import { parseTimestamp, utcSql } from './time.js';
@@ -106,6 +107,8 @@ export interface UpdateWriterOptions {
   limits: UpdateLimits;
   /** Subscriptions, when served: written values reach them as live values do. */
   subscriptions?: Pick<StreamHub, 'written'>;
+  /** The last values held in memory: the written series' go before the answer (a client reads its write). */
+  lastValues?: Pick<LastValues, 'remove'>;
 }
 
 export class UpdateWriter {
@@ -315,6 +318,7 @@ export class UpdateWriter {
       metricsClient.release();
       if (!shared) i3xClient.release();
     }
+    this.options.lastValues?.remove(paths.values());
     // Subscriptions see written values as they see live ones (once, under their marks).
     const hub = this.options.subscriptions;
     if (hub) {

@@ -7,6 +7,7 @@
 import { curatedRowId } from '@plantmesh/information-model';
 import type pg from 'pg';
 import type { Truncation } from './envelope.js';
+import type { CachedSeries, LastValues } from './last-values.js';
 import type { ModelReader, ResolvedObject } from './model.js';
 import { readRows, rowRefs } from './products.js';
 import { utcDigitsSql, utcFromDigits, utcNow } from './time.js';
@@ -64,6 +65,8 @@ export class ValueReader {
     private readonly curated: pg.Pool,
     private readonly metrics: pg.Pool,
     private readonly limits: ValueLimits,
+    /** Last values held in memory (ADR 0023); without it every read goes to metrics.latest. */
+    private readonly lastValues?: LastValues,
   ) {}
 
   /** The objects' trees of components down to maxDepth (0 = the server's limit), level by level. */
@@ -144,22 +147,11 @@ export class ValueReader {
   private async ownValues(objects: ResolvedObject[]): Promise<Map<string, Vqt>> {
     const now = utcNow();
     const result = new Map<string, Vqt>();
-    const series = objects.flatMap((object) => (object.value.kind === 'series' ? [object.value.seriesId] : []));
     const latest = new Map<number, Vqt>();
-    if (series.length > 0) {
-      const { rows } = await this.metrics.query<{
-        series_id: number;
-        value: number | null;
-        quality: number;
-        ts: string;
-      }>({
-        // Named, so each connection parses and plans it once: most of a last-value request's cost otherwise.
-        name: 'i3x-latest-values',
-        text: `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
-        values: [series],
-      });
-      for (const row of rows) latest.set(row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
-    }
+    await this.latestValues(
+      objects.flatMap((object) => (object.value.kind === 'series' ? [object.value] : [])),
+      latest,
+    );
     const storedRows = objects.flatMap((object) =>
       object.value.kind === 'stored-row'
         ? [{ id: object.elementId, rowId: curatedRowId(object.value.product, object.value.key.map(String)) }]
@@ -199,6 +191,32 @@ export class ValueReader {
       }
     }
     return result;
+  }
+
+  /**
+   * The last values of the series into `into`: those held in memory (ADR 0023), the others from metrics.latest
+   * (and then held).
+   */
+  private async latestValues(
+    series: ReadonlyArray<{ seriesId: number; path?: string }>,
+    into: Map<number, Vqt>,
+  ): Promise<void> {
+    if (series.length === 0) return;
+    const cache = this.lastValues;
+    const held = cache ? series.filter((one): one is CachedSeries => one.path !== undefined) : [];
+    const misses = cache?.lookup(held, into);
+    const unread = series.filter((one) => !into.has(one.seriesId)).map((one) => one.seriesId);
+    if (unread.length === 0) return;
+    const { rows } = await this.metrics.query<{ series_id: number; value: number | null; quality: number; ts: string }>(
+      {
+        // Named, so each connection parses and plans it once: most of a last-value request's cost otherwise.
+        name: 'i3x-latest-values',
+        text: `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
+        values: [unread],
+      },
+    );
+    for (const row of rows) into.set(row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
+    if (misses) cache?.fill(misses, into);
   }
 
   /**

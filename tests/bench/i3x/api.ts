@@ -11,8 +11,10 @@
  *   BENCH_SECONDS=3 BENCH_OBJECTS=5000 pnpm bench:i3x    a smaller run, recorded nowhere
  *   BENCH_PROFILE=/tmp/prof ...    the API's CPU profile, written there when it stops
  *   BENCH_STATEMENTS=1 ...         PostgreSQL's statements that took the most time
+ *   BENCH_ONLY=values ...          the last-value loads alone, recorded nowhere
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +29,8 @@ import { recordSection, table } from '../record.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const objects = Number(process.env.BENCH_OBJECTS ?? 100_000);
-const recorded = process.env.BENCH_SECONDS === undefined && process.env.BENCH_OBJECTS === undefined;
+const valuesOnly = process.env.BENCH_ONLY === 'values';
+const recorded = process.env.BENCH_SECONDS === undefined && process.env.BENCH_OBJECTS === undefined && !valuesOnly;
 const connections = 50;
 const subscriptions = 100;
 const perSubscription = 100;
@@ -76,6 +79,36 @@ async function load(port: number, path: string, body: string | undefined, header
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) } as Load;
+}
+
+/** CPU seconds used so far by each kind of process on the machine (by command name; the API by its pid). */
+function cpuByCommand(apiPid: number | undefined): Map<string, number> {
+  const ticks = 100; // USER_HZ, 100 on Linux
+  const used = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      const name = Number(pid) === apiPid ? 'i3x-api' : Number(pid) === process.pid ? 'client' : command;
+      used.set(name, (used.get(name) ?? 0) + seconds);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return used;
+}
+
+/** Where the CPU went between two cpuByCommand readings: the busiest, in seconds. */
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after]
+    .map(([name, seconds]) => [name, seconds - (before.get(name) ?? 0)] as const)
+    .filter(([, seconds]) => seconds >= 0.1)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`)
+    .join(', ');
 }
 
 /** A plain JSON endpoint in a process of its own, answering every request with `body`. */
@@ -189,7 +222,7 @@ try {
       LOG_LEVEL: 'warn',
     },
     logFile: join(platform.logDir, 'i3x-api.log'),
-    nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+    nodeOptions: [...(process.env.BENCH_NODE_OPTIONS?.split(' ') ?? []), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
   });
   stopAll.push(() => api.stop('SIGTERM'));
   const base = `http://127.0.0.1:${port}/v1`;
@@ -218,7 +251,9 @@ try {
   say(`load: ${connections} connections, ${seconds} s each ...`);
   const baseline = await load(bare.port, '/', one, { 'content-type': 'application/json' });
   const single = await load(port, '/v1/objects/value', one, headers);
+  const cpuBefore = cpuByCommand(api.pid);
   const many = await load(port, '/v1/objects/value', hundred, headers);
+  const cpuDuringMany = cpuSpent(cpuBefore, cpuByCommand(api.pid));
   for (const [what, result] of [
     ['bare node:http', baseline],
     ['value of 1 element', single],
@@ -226,191 +261,194 @@ try {
   ] as const) {
     say(`${what}: ${round(result.perSecond)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
   }
-
-  // One day of one series, and every object.
-  const history = await timed(`${base}/objects/history`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ elementIds: [historyId], startTime: day.start, endTime: day.end }),
-  });
-  const points = (JSON.parse(history.text).results?.[0]?.result?.values ?? []).length;
-  say(`history of one day at 1 Hz: ${round(points)} points in ${history.ms.toFixed(0)} ms`);
-  const aggregated = await timed(`${base}/objects/history`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      elementIds: [historyId],
-      startTime: day.start,
-      endTime: day.end,
-      aggregate: { interval: 'PT1M', functions: ['avg', 'min', 'max', 'first', 'last', 'count'] },
-    }),
-  });
-  const buckets = (JSON.parse(aggregated.text).results?.[0]?.result?.values ?? []).length;
-  say(`the same day in 1-minute buckets: ${round(buckets)} buckets in ${aggregated.ms.toFixed(0)} ms`);
-  const listing = await timed(`${base}/objects`, { headers }, 3);
-  const listed = (JSON.parse(listing.text).result ?? []).length;
-  say(`GET /objects: ${round(listed)} objects in ${listing.ms.toFixed(0)} ms`);
-
-  // SSE fan-out: every subscription streamed; the plant publishes each element once a second.
-  const lags: number[] = [];
-  const streams = new AbortController();
-  stopAll.push(async () => streams.abort());
-  for (let s = 0; s < subscriptions; s += 1) {
-    const created = await fetch(`${base}/subscriptions`, {
+  say(`CPU during the 100-element load (${seconds} s): ${cpuDuringMany}`);
+  if (!valuesOnly) {
+    // One day of one series, and every object.
+    const history = await timed(`${base}/objects/history`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ clientId: `bench-${s}` }),
-    }).then((response) => response.json() as Promise<{ result: { subscriptionId: string } }>);
-    const subscriptionId = created.result.subscriptionId;
-    const elementIds = plant
-      .slice(s * perSubscription, (s + 1) * perSubscription)
-      .map((series) => seriesObjectId(series.topic));
-    await fetch(`${base}/subscriptions/register`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId, elementIds }),
+      body: JSON.stringify({ elementIds: [historyId], startTime: day.start, endTime: day.end }),
     });
-    const response = await fetch(`${base}/subscriptions/stream`, {
+    const points = (JSON.parse(history.text).results?.[0]?.result?.values ?? []).length;
+    say(`history of one day at 1 Hz: ${round(points)} points in ${history.ms.toFixed(0)} ms`);
+    const aggregated = await timed(`${base}/objects/history`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId }),
-      signal: streams.signal,
+      body: JSON.stringify({
+        elementIds: [historyId],
+        startTime: day.start,
+        endTime: day.end,
+        aggregate: { interval: 'PT1M', functions: ['avg', 'min', 'max', 'first', 'last', 'count'] },
+      }),
     });
-    void (async () => {
-      const decoder = new TextDecoder();
-      let pending = '';
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        const now = Date.now();
-        pending += decoder.decode(chunk, { stream: true });
-        const events = pending.split('\n\n');
-        pending = events.pop() ?? '';
-        for (const event of events) {
-          if (!event.startsWith('data: ')) continue;
-          for (const update of JSON.parse(event.slice(6)) as Array<{ timestamp: string }>) {
-            lags.push(now - Date.parse(update.timestamp));
+    const buckets = (JSON.parse(aggregated.text).results?.[0]?.result?.values ?? []).length;
+    say(`the same day in 1-minute buckets: ${round(buckets)} buckets in ${aggregated.ms.toFixed(0)} ms`);
+    const listing = await timed(`${base}/objects`, { headers }, 3);
+    const listed = (JSON.parse(listing.text).result ?? []).length;
+    say(`GET /objects: ${round(listed)} objects in ${listing.ms.toFixed(0)} ms`);
+
+    // SSE fan-out: every subscription streamed; the plant publishes each element once a second.
+    const lags: number[] = [];
+    const streams = new AbortController();
+    stopAll.push(async () => streams.abort());
+    for (let s = 0; s < subscriptions; s += 1) {
+      const created = await fetch(`${base}/subscriptions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ clientId: `bench-${s}` }),
+      }).then((response) => response.json() as Promise<{ result: { subscriptionId: string } }>);
+      const subscriptionId = created.result.subscriptionId;
+      const elementIds = plant
+        .slice(s * perSubscription, (s + 1) * perSubscription)
+        .map((series) => seriesObjectId(series.topic));
+      await fetch(`${base}/subscriptions/register`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId, elementIds }),
+      });
+      const response = await fetch(`${base}/subscriptions/stream`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ clientId: `bench-${s}`, subscriptionId }),
+        signal: streams.signal,
+      });
+      void (async () => {
+        const decoder = new TextDecoder();
+        let pending = '';
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          const now = Date.now();
+          pending += decoder.decode(chunk, { stream: true });
+          const events = pending.split('\n\n');
+          pending = events.pop() ?? '';
+          for (const event of events) {
+            if (!event.startsWith('data: ')) continue;
+            for (const update of JSON.parse(event.slice(6)) as Array<{ timestamp: string }>) {
+              lags.push(now - Date.parse(update.timestamp));
+            }
           }
         }
-      }
-    })().catch(() => {});
-  }
-  const rate = subscriptions * perSubscription;
-  // The API binds its live queue to each watched series: the plant starts once every series is bound.
-  const management = new URL(platform.rabbitmq.managementApiUrl as string);
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
-  const bindingsAt = `${management.protocol}//${management.host}/api/exchanges/%2F/${liveExchange}/bindings/source`;
-  const boundSince = performance.now();
-  // A binding per parent path (ADR 0014): a cell's series come in one message.
-  const keys = new Set(plant.flatMap((series) => bindingKeysForFilter(series.topic)));
-  await waitFor(
-    'every watched series bound',
-    async () =>
-      ((await (await fetch(bindingsAt, { headers: { authorization } })).json()) as unknown[]).length >= keys.size,
-    600_000,
-  );
-  say(
-    `fan-out: ${round(rate)} series bound (${round(keys.size)} parent paths) in ${((performance.now() - boundSince) / 1000).toFixed(1)} s after the last registration`,
-  );
-  say(
-    `fan-out: ${subscriptions} streams of ${perSubscription} elements; the plant publishes ${round(rate)} samples/s ...`,
-  );
-  const simulator = new Simulator({
-    sensorsUrl: platform.publisherUrl('sensors'),
-    series: rate,
-    samplesPerSecond: rate,
-    samplesPerMessage: 1,
-    sensorQos: 0,
-    eventsPerSecond: 0,
-    eventQos: 1,
-    seed: 7,
-    site: 'plant1',
-    maxSamples: rate * seconds * 3,
-  });
-  const published = await simulator.run();
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  streams.abort();
-  // Where what was not delivered stands: staged and unsent, or not staged yet (live messages taken so far).
-  const [left] = await platform.query<{ n: number }>('select count(*)::int as n from i3x.subscription_staged');
-  const taken = /plantmesh_i3x_live_messages_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/.exec(
-    await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
-  )?.[1];
-  const [stored] = await platform.query<{ n: number }>(
-    `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id where r.path like 'plant1/%'`,
-  );
-  const writerMetrics = await (await fetch(`http://127.0.0.1:${writer.opsPort}/metrics`)).text();
-  const live = [...writerMetrics.matchAll(/plantmesh_writer_live_messages_total\{([^}]*)\} (\d+)/g)].map(
-    (m) => `${m[1]} ${m[2]}`,
-  );
-  say(`fan-out: the writer's live messages: ${live.join(', ')}`);
-  // The ingestion's share of the lag: received by the reader -> committed (bucket bounds).
-  const ingestLag = (q: number) => histogramQuantile(writerMetrics, 'plantmesh_writer_lag_seconds', 'samples', q);
-  say(`fan-out: the writer's lag (reader -> committed): p50 ≤ ${ingestLag(0.5)} s, p99 ≤ ${ingestLag(0.99)} s`);
-  say(
-    `fan-out: ${round(stored?.n ?? 0)} samples stored, ${round(left?.n ?? 0)} updates staged and unsent at the end; ${taken ?? 0} live messages staged`,
-  );
-  lags.sort((a, b) => a - b);
-  const lag = (q: number) => (lags[Math.floor(q * (lags.length - 1))] ?? Number.NaN) / 1_000;
-  say(
-    `fan-out: ${round(published.samples)} samples published in ${(published.elapsedMs / 1000).toFixed(1)} s, ` +
-      `${round(lags.length)} updates delivered, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
-  );
+      })().catch(() => {});
+    }
+    const rate = subscriptions * perSubscription;
+    // The API binds its live queue to each watched series: the plant starts once every series is bound.
+    const management = new URL(platform.rabbitmq.managementApiUrl as string);
+    const authorization = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
+    const bindingsAt = `${management.protocol}//${management.host}/api/exchanges/%2F/${liveExchange}/bindings/source`;
+    const boundSince = performance.now();
+    // A binding per parent path (ADR 0014): a cell's series come in one message.
+    const keys = new Set(plant.flatMap((series) => bindingKeysForFilter(series.topic)));
+    await waitFor(
+      'every watched series bound',
+      async () =>
+        ((await (await fetch(bindingsAt, { headers: { authorization } })).json()) as unknown[]).length >= keys.size,
+      600_000,
+    );
+    say(
+      `fan-out: ${round(rate)} series bound (${round(keys.size)} parent paths) in ${((performance.now() - boundSince) / 1000).toFixed(1)} s after the last registration`,
+    );
+    say(
+      `fan-out: ${subscriptions} streams of ${perSubscription} elements; the plant publishes ${round(rate)} samples/s ...`,
+    );
+    const simulator = new Simulator({
+      sensorsUrl: platform.publisherUrl('sensors'),
+      series: rate,
+      samplesPerSecond: rate,
+      samplesPerMessage: 1,
+      sensorQos: 0,
+      eventsPerSecond: 0,
+      eventQos: 1,
+      seed: 7,
+      site: 'plant1',
+      maxSamples: rate * seconds * 3,
+    });
+    const published = await simulator.run();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    streams.abort();
+    // Where what was not delivered stands: staged and unsent, or not staged yet (live messages taken so far).
+    const [left] = await platform.query<{ n: number }>('select count(*)::int as n from i3x.subscription_staged');
+    const taken = /plantmesh_i3x_live_messages_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/.exec(
+      await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
+    )?.[1];
+    const [stored] = await platform.query<{ n: number }>(
+      `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id where r.path like 'plant1/%'`,
+    );
+    const writerMetrics = await (await fetch(`http://127.0.0.1:${writer.opsPort}/metrics`)).text();
+    const live = [...writerMetrics.matchAll(/plantmesh_writer_live_messages_total\{([^}]*)\} (\d+)/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    say(`fan-out: the writer's live messages: ${live.join(', ')}`);
+    // The ingestion's share of the lag: received by the reader -> committed (bucket bounds).
+    const ingestLag = (q: number) => histogramQuantile(writerMetrics, 'plantmesh_writer_lag_seconds', 'samples', q);
+    say(`fan-out: the writer's lag (reader -> committed): p50 ≤ ${ingestLag(0.5)} s, p99 ≤ ${ingestLag(0.99)} s`);
+    say(
+      `fan-out: ${round(stored?.n ?? 0)} samples stored, ${round(left?.n ?? 0)} updates staged and unsent at the end; ${taken ?? 0} live messages staged`,
+    );
+    lags.sort((a, b) => a - b);
+    const lag = (q: number) => (lags[Math.floor(q * (lags.length - 1))] ?? Number.NaN) / 1_000;
+    say(
+      `fan-out: ${round(published.samples)} samples published in ${(published.elapsedMs / 1000).toFixed(1)} s, ` +
+        `${round(lags.length)} updates delivered, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
+    );
 
-  if (statements) {
-    await platform.query('create extension if not exists pg_stat_statements');
-    const top = await platform.query<{ ms: number; calls: number; query: string }>(
-      `select round(total_exec_time)::int as ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as query
+    if (statements) {
+      await platform.query('create extension if not exists pg_stat_statements');
+      const top = await platform.query<{ ms: number; calls: number; query: string }>(
+        `select round(total_exec_time)::int as ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as query
          from pg_stat_statements order by total_exec_time desc limit 12`,
-    );
-    for (const row of top) say(`${String(row.ms).padStart(8)} ms ${String(row.calls).padStart(8)} calls  ${row.query}`);
-  }
+      );
+      for (const row of top)
+        say(`${String(row.ms).padStart(8)} ms ${String(row.calls).padStart(8)} calls  ${row.query}`);
+    }
 
-  if (recorded) {
-    recordSection(
-      'i3x-api',
-      [
-        '### The I3X API under load (`pnpm bench:i3x`)',
-        '',
-        `${new Date().toISOString().slice(0, 10)}, this machine (2 cores shared by the client, the API, PostgreSQL and, for`,
-        'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it.',
-        `${connections} connections on keep-alive, ${seconds} s each; the bare endpoint answers the single-element body.`,
-        '',
-        table(
-          ['measure', 'figure', 'target'],
-          [
+    if (recorded) {
+      recordSection(
+        'i3x-api',
+        [
+          '### The I3X API under load (`pnpm bench:i3x`)',
+          '',
+          `${new Date().toISOString().slice(0, 10)}, this machine (2 cores shared by the client, the API, PostgreSQL and, for`,
+          'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it.',
+          `${connections} connections on keep-alive, ${seconds} s each; the bare endpoint answers the single-element body.`,
+          '',
+          table(
+            ['measure', 'figure', 'target'],
             [
-              'bare `node:http` JSON endpoint',
-              `${round(baseline.perSecond)} req/s, p99 ${baseline.p99.toFixed(1)} ms`,
-              '',
+              [
+                'bare `node:http` JSON endpoint',
+                `${round(baseline.perSecond)} req/s, p99 ${baseline.p99.toFixed(1)} ms`,
+                '',
+              ],
+              [
+                'last known value, 1 element',
+                `${round(single.perSecond)} req/s (${((100 * single.perSecond) / baseline.perSecond).toFixed(0)}% of bare), p99 ${single.p99.toFixed(1)} ms`,
+                '≥ 30% of bare',
+              ],
+              [
+                'last known value, 100 elements',
+                `${round(many.perSecond)} req/s, p99 ${many.p99.toFixed(1)} ms`,
+                'p99 < 20 ms',
+              ],
+              [
+                'history, one day at 1 Hz',
+                `${round(points)} points, ${history.ms.toFixed(0)} ms to the last byte`,
+                '< 300 ms',
+              ],
+              [
+                'the same day in 1-minute buckets (avg, min, max, first, last, count; from the rollups)',
+                `${round(buckets)} buckets, ${aggregated.ms.toFixed(0)} ms to the last byte`,
+                '< 50 ms',
+              ],
+              ['GET /objects', `${round(listed)} objects, ${listing.ms.toFixed(0)} ms to the last byte`, ''],
+              [
+                `SSE fan-out, ${subscriptions} × ${perSubscription} elements at ${round(rate)} samples/s`,
+                `${round(lags.length)} updates, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
+                'p99 < 1 s',
+              ],
             ],
-            [
-              'last known value, 1 element',
-              `${round(single.perSecond)} req/s (${((100 * single.perSecond) / baseline.perSecond).toFixed(0)}% of bare), p99 ${single.p99.toFixed(1)} ms`,
-              '≥ 30% of bare',
-            ],
-            [
-              'last known value, 100 elements',
-              `${round(many.perSecond)} req/s, p99 ${many.p99.toFixed(1)} ms`,
-              'p99 < 20 ms',
-            ],
-            [
-              'history, one day at 1 Hz',
-              `${round(points)} points, ${history.ms.toFixed(0)} ms to the last byte`,
-              '< 300 ms',
-            ],
-            [
-              'the same day in 1-minute buckets (avg, min, max, first, last, count; from the rollups)',
-              `${round(buckets)} buckets, ${aggregated.ms.toFixed(0)} ms to the last byte`,
-              '< 50 ms',
-            ],
-            ['GET /objects', `${round(listed)} objects, ${listing.ms.toFixed(0)} ms to the last byte`, ''],
-            [
-              `SSE fan-out, ${subscriptions} × ${perSubscription} elements at ${round(rate)} samples/s`,
-              `${round(lags.length)} updates, lag p50 ${lag(0.5).toFixed(2)} s, p99 ${lag(0.99).toFixed(2)} s`,
-              'p99 < 1 s',
-            ],
-          ],
-        ),
-      ].join('\n'),
-    );
+          ),
+        ].join('\n'),
+      );
+    }
   }
 } finally {
   for (const stop of stopAll.reverse()) await stop().catch(() => {});

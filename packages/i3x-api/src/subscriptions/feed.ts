@@ -5,6 +5,7 @@
  * what arrives to the streams and the staging (StreamHub.deliver: once per subscription, whichever replicas
  * see it). After every (re)connection it first reads what it missed from metrics.samples (catchUp), so a
  * restart or a lost connection leaves no gap. It also publishes the values written through this replica.
+ * It binds the series whose last values this replica holds too (ADR 0023): each message removes theirs.
  */
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import {
@@ -16,6 +17,7 @@ import {
 } from '@plantmesh/live-stream';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import { Counter, type Registry } from 'prom-client';
+import type { LastValues } from '../last-values.js';
 
 /** Where the feed's samples go, and what it binds (the StreamHub). */
 export interface LiveSink {
@@ -35,6 +37,8 @@ export interface LiveFeedOptions {
   flushMs?: number;
   /** Where `plantmesh_i3x_live_messages_total{outcome}` goes. */
   registry?: Registry;
+  /** The last values held in memory: their series are bound too, and a message removes theirs. */
+  lastValues?: LastValues;
 }
 
 const bindingsAtOnce = 500;
@@ -81,11 +85,15 @@ export class LiveFeed {
       let connection: amqp.ChannelModel | undefined;
       try {
         connection = await amqp.connect(this.options.url);
+        let lost = () => {};
         const closed = new Promise<void>((resolve) => {
-          connection?.on('close', () => resolve());
-          connection?.on('error', () => resolve());
+          lost = resolve;
         });
+        connection.on('close', () => lost());
+        connection.on('error', () => lost());
         const channel = await connection.createChannel();
+        // A channel closed alone (a broker error on it) ends its consumer too: both start again.
+        channel.on('close', () => lost());
         channel.on('error', () => {});
         const { queue } = await channel.assertQueue('', {
           exclusive: true,
@@ -111,6 +119,7 @@ export class LiveFeed {
         if (!signal.aborted) this.options.log.warn({ err: error }, 'subscriptions: live stream unavailable; retrying');
       } finally {
         this.ready = false;
+        this.options.lastValues?.unbound();
         this.channel = undefined;
         this.buffer = [];
         await connection?.close().catch(() => {});
@@ -132,8 +141,9 @@ export class LiveFeed {
         const queue = this.queue;
         if (!channel || !queue) return;
         const wanted = await this.options.sink.watchedPaths();
+        const held = this.options.lastValues?.paths() ?? [];
         const added = new Set([...wanted].filter((path) => !this.watched.has(path)));
-        const keys = new Set([...wanted].flatMap((path) => bindingKeysForFilter(path)));
+        const keys = new Set([...wanted, ...held].flatMap((path) => bindingKeysForFilter(path)));
         const unbound = [...keys].filter((key) => !this.bound.has(key));
         // Many bindings at once, not one round trip each: 10,000 watched series bind in seconds, not minutes.
         for (let first = 0; first < unbound.length; first += bindingsAtOnce) {
@@ -145,6 +155,8 @@ export class LiveFeed {
           );
         }
         this.watched = wanted;
+        // Only while this channel is the feed's: a lost one has unbound everything held.
+        if (this.channel === channel) this.options.lastValues?.bound(held);
         if (added.size > 0) {
           this.options.log.info({ added: added.size, bound: this.bound.size }, 'subscriptions: series bound');
         }
@@ -172,8 +184,9 @@ export class LiveFeed {
   private received(message: ConsumeMessage): void {
     try {
       // A message carries a parent path's series: those watched, and their siblings.
-      const series = decodeLiveMessage(message.content).filter((one) => this.watched.has(one.path));
-      this.buffer.push({ message, series });
+      const all = decodeLiveMessage(message.content);
+      this.options.lastValues?.remove(all.map((one) => one.path));
+      this.buffer.push({ message, series: all.filter((one) => this.watched.has(one.path)) });
     } catch (error) {
       this.options.log.warn({ err: error }, 'subscriptions: not a live samples message; dropped');
       this.channel?.ack(message);
