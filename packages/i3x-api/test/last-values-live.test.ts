@@ -167,7 +167,9 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
     await held(b, 11);
     clock += 1_000;
     const written = await request(a, 'PUT', '/objects/value', {
-      updates: [{ elementId: element, value: { value: 20, quality: 'Good', timestamp: new Date(clock).toISOString() } }],
+      updates: [
+        { elementId: element, value: { value: 20, quality: 'Good', timestamp: new Date(clock).toISOString() } },
+      ],
     });
     expect(written.body.success, JSON.stringify(written.body)).toBe(true);
     expect(await value(a)).toBe(20);
@@ -201,9 +203,13 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
 
     const consuming = log(a).split('consuming the live stream').length;
     await platform().rabbitmq.start();
-    await waitFor('a consuming the live stream again', async () => {
-      return log(a).split('consuming the live stream').length > consuming;
-    }, 60_000);
+    await waitFor(
+      'a consuming the live stream again',
+      async () => {
+        return log(a).split('consuming the live stream').length > consuming;
+      },
+      60_000,
+    );
     await held(a, 40);
     await plant(41);
     await waitFor('41 on a, announced', async () => (await value(a)) === 41);

@@ -222,7 +222,10 @@ try {
       LOG_LEVEL: 'warn',
     },
     logFile: join(platform.logDir, 'i3x-api.log'),
-    nodeOptions: [...(process.env.BENCH_NODE_OPTIONS?.split(' ') ?? []), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    nodeOptions: [
+      ...(process.env.BENCH_NODE_OPTIONS?.split(' ') ?? []),
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ],
   });
   stopAll.push(() => api.stop('SIGTERM'));
   const base = `http://127.0.0.1:${port}/v1`;
