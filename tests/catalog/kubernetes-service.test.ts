@@ -73,7 +73,7 @@ describe('catalog service watching Kubernetes', () => {
   afterAll(async () => {
     await catalog?.stop('SIGKILL');
     await kube?.stop();
-    await server?.stop();
+    await server?.destroy();
   });
 
   const kubernetesProducts = async () => {

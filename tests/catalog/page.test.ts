@@ -173,7 +173,7 @@ describe('catalog web page in chromium', () => {
     await browser?.close();
     await app?.close();
     await pool?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   /** A page that records CSP violations, script errors and dialogs. */

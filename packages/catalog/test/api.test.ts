@@ -188,7 +188,7 @@ describe('catalog API over a realistic catalog', () => {
     await app?.close();
     await closed?.close();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('publishes a valid OpenAPI 3.1 document, and the validator bites', async () => {

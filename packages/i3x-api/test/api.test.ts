@@ -181,7 +181,7 @@ describe('I3X read API over the real stores', () => {
     await small?.close();
     await apiKeys?.close();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   describe('exploratory methods', () => {

@@ -95,7 +95,7 @@ describe('the asset-model file through the I3X API', () => {
     await app?.close();
     await apiKeys?.close();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('serves the relationship types with their reverses, and the machine types with sourceTypeId and schemas', async () => {

@@ -222,7 +222,7 @@ describe('aggregated history over the real stores', () => {
     await small?.close();
     await apiKeys?.close();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   const cases: Array<[string, number, number, string, number]> = [

@@ -145,7 +145,7 @@ describe('I3X API security (real PostgreSQL)', () => {
     await apiKeys?.close();
     await issuer?.stop();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   describe('API keys', () => {

@@ -118,7 +118,7 @@ describe('i3x-api as a service process (real PostgreSQL, HTTPS)', () => {
   afterAll(async () => {
     if (service?.alive) await service.stop('SIGKILL');
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('refuses to start without a certificate unless plain HTTP is asked for, naming the variables', async () => {

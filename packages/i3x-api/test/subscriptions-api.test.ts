@@ -187,7 +187,7 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
     await hub?.stop();
     await apiKeys?.close();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('creates subscriptions owned by a clientId and a credential: to anyone else they do not exist', async () => {

@@ -192,7 +192,7 @@ describe('I3X updates over the real stores, with the API login', () => {
     await apartI3x?.end();
     await api?.end();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('declares value and history updates in GET /info, and publishes both operations with the write scope', async () => {

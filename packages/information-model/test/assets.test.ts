@@ -98,7 +98,7 @@ describe('plantmesh import assets (real PostgreSQL)', () => {
 
   afterAll(async () => {
     await client?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('imports the example plant: names and types win for the paths it names, the other paths stay', async () => {

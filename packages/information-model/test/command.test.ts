@@ -22,7 +22,7 @@ describe('plantmesh import nodeset (real PostgreSQL)', () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('imports the base NodeSet and DI in order, and says what it stored', async () => {

@@ -61,7 +61,7 @@ describe('the information model in the curated store (real PostgreSQL)', () => {
   afterAll(async () => {
     client?.release();
     await admin?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   it('registers the platform: one namespace, I3X relationship types each with a registered reverse, the equipment types', async () => {

@@ -122,7 +122,7 @@ describe('the Kubernetes watcher', () => {
 
   afterAll(async () => {
     await pool?.end();
-    await server?.stop();
+    await server?.destroy();
   });
 
   async function startWatcher(options: { namespaces?: string[] | '*'; resyncMs?: number } = {}) {
