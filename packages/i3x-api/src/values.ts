@@ -123,24 +123,30 @@ export class ValueReader {
   async current(roots: ResolvedObject[], maxDepth: number, truncation: Truncation): Promise<Map<string, CurrentValue>> {
     const { objects, children } = await this.tree(roots, maxDepth, truncation);
     const own = await this.ownValues([...objects.values()]);
-    const build = (id: string, seen: Set<string>): Vqt => {
-      const vqt = { ...(own.get(id) as Vqt) };
+    // A leaf's own VQT as it is (most answers are series without components); `seen` cuts cycles.
+    const build = (id: string, seen: ReadonlySet<string>): Vqt => {
+      const vqt = own.get(id) as Vqt;
       const kids = children.get(id);
-      if (kids && kids.length > 0) {
-        const components: Record<string, Vqt> = {};
-        for (const kid of kids) {
-          if (!seen.has(kid) && objects.has(kid)) components[kid] = build(kid, new Set([...seen, kid]));
-        }
-        vqt.components = components;
+      if (!kids || kids.length === 0) return vqt;
+      const components: Record<string, Vqt> = {};
+      for (const kid of kids) {
+        if (!seen.has(kid) && objects.has(kid)) components[kid] = build(kid, new Set(seen).add(kid));
       }
-      return vqt;
+      return { ...vqt, components };
     };
-    return new Map(
-      roots.map((root) => [
-        root.elementId,
-        { isComposition: root.isComposition, ...build(root.elementId, new Set([root.elementId])) },
-      ]),
-    );
+    const result = new Map<string, CurrentValue>();
+    for (const root of roots) {
+      const vqt = build(root.elementId, new Set([root.elementId]));
+      const value: CurrentValue = {
+        isComposition: root.isComposition,
+        value: vqt.value,
+        quality: vqt.quality,
+        timestamp: vqt.timestamp,
+      };
+      if (vqt.components) value.components = vqt.components;
+      result.set(root.elementId, value);
+    }
+    return result;
   }
 
   /** Each object's own VQT. */
@@ -152,23 +158,18 @@ export class ValueReader {
       objects.flatMap((object) => (object.value.kind === 'series' ? [object.value] : [])),
       latest,
     );
-    const storedRows = objects.flatMap((object) =>
-      object.value.kind === 'stored-row'
-        ? [{ id: object.elementId, rowId: curatedRowId(object.value.product, object.value.key.map(String)) }]
-        : [],
-    );
-    const rows =
-      storedRows.length > 0
-        ? await readRows(
-            this.curated,
-            rowRefs(
-              storedRows.map((row) => row.rowId),
-              await this.model.products.all(),
-            ).values(),
-          )
-        : new Map();
+    // Curated objects stored in the model: their rows, by ElementId.
+    const storedRows = new Map<string, string>();
     for (const object of objects) {
-      const noData: Vqt = { value: null, quality: 'GoodNoData', timestamp: now };
+      if (object.value.kind !== 'stored-row') continue;
+      storedRows.set(object.elementId, curatedRowId(object.value.product, object.value.key.map(String)));
+    }
+    const rows =
+      storedRows.size > 0
+        ? await readRows(this.curated, rowRefs([...storedRows.values()], await this.model.products.all()).values())
+        : new Map();
+    const noData: Vqt = { value: null, quality: 'GoodNoData', timestamp: now };
+    for (const object of objects) {
       switch (object.value.kind) {
         case 'series':
           result.set(object.elementId, latest.get(object.value.seriesId) ?? noData);
@@ -181,8 +182,7 @@ export class ValueReader {
           });
           break;
         case 'stored-row': {
-          const rowId = storedRows.find((row) => row.id === object.elementId)?.rowId as string;
-          const row = rows.get(rowId);
+          const row = rows.get(storedRows.get(object.elementId) as string);
           result.set(object.elementId, row ? { value: row.value, quality: 'Good', timestamp: row.timestamp } : noData);
           break;
         }
