@@ -412,7 +412,8 @@ try {
           '### The I3X API under load (`pnpm bench:i3x`)',
           '',
           `${new Date().toISOString().slice(0, 10)}, this machine (2 cores shared by the client, the API, PostgreSQL and, for`,
-          'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it.',
+          'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it; the API',
+          'with its defaults, last values held in memory included (ADR 0023).',
           `${connections} connections on keep-alive, ${seconds} s each; the bare endpoint answers the single-element body.`,
           '',
           table(
@@ -451,6 +452,8 @@ try {
               ],
             ],
           ),
+          '',
+          `CPU used during the 100-element load (${seconds} s): ${cpuDuringMany}.`,
         ].join('\n'),
       );
     }
