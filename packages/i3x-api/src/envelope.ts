@@ -69,6 +69,35 @@ export function bulk<T>(results: BulkItem<T>[]) {
   return { success: results.every((item) => item.success), results };
 }
 
+/** A found element's bulk item as JSON text, from its result's JSON text. */
+export function okJson(elementId: string, resultJson: string): string {
+  return `{"success":true,"elementId":${JSON.stringify(elementId)},"result":${resultJson}}`;
+}
+
+/**
+ * A bulk answer as JSON text (what `bulk` gives, and a 206 with its detail), from each found element's item
+ * as JSON text (`okJson`): for answers whose items keep their text (last values, ADR 0023), so that a hot
+ * answer is mostly concatenation.
+ */
+export function bulkJson(
+  elementIds: readonly string[],
+  itemJson: (elementId: string) => string | undefined,
+  truncation: Truncation,
+): { status: 200 | 206; json: string } {
+  let success = true;
+  const items = elementIds.map((elementId) => {
+    const item = itemJson(elementId);
+    if (item !== undefined) return item;
+    success = false;
+    return JSON.stringify(notFound(elementId));
+  });
+  const detail = truncation.truncated ? `,"responseDetail":${JSON.stringify(truncation.detail())}` : '';
+  return {
+    status: truncation.truncated ? 206 : 200,
+    json: `{"success":${success},"results":[${items.join(',')}]${detail}}`,
+  };
+}
+
 /** What was left out to stay within a server limit: the answer becomes a 206 with this detail. */
 export class Truncation {
   private readonly reasons = new Set<string>();

@@ -6,7 +6,7 @@
  */
 import { curatedRowId } from '@plantmesh/information-model';
 import type pg from 'pg';
-import type { Truncation } from './envelope.js';
+import { okJson, type Truncation } from './envelope.js';
 import type { CachedSeries, LastValues } from './last-values.js';
 import type { ModelReader, ResolvedObject } from './model.js';
 import { readRows, rowRefs } from './products.js';
@@ -21,8 +21,25 @@ export interface Vqt {
   components?: Record<string, Vqt>;
 }
 
-export interface CurrentValue extends Vqt {
+/** An element's last known value: its VQT (held ones shared between answers, never changed) and its kind. */
+export interface CurrentValue {
   isComposition: boolean;
+  vqt: Vqt;
+}
+
+/**
+ * A found element's last value as its bulk item's JSON text (`{success, elementId, result}`), kept per VQT: a
+ * held value (ADR 0023) is shared by every answer until the live stream takes it away, so it is serialized once.
+ */
+const itemTexts = new WeakMap<Vqt, { elementId: string; isComposition: boolean; json: string }>();
+
+export function currentItemJson(elementId: string, current: CurrentValue): string {
+  const kept = itemTexts.get(current.vqt);
+  if (kept && kept.elementId === elementId && kept.isComposition === current.isComposition) return kept.json;
+  const members = JSON.stringify(current.vqt).slice(1, -1);
+  const json = okJson(elementId, `{"isComposition":${current.isComposition},${members}}`);
+  itemTexts.set(current.vqt, { elementId, isComposition: current.isComposition, json });
+  return json;
 }
 
 export interface History {
@@ -136,15 +153,10 @@ export class ValueReader {
     };
     const result = new Map<string, CurrentValue>();
     for (const root of roots) {
-      const vqt = build(root.elementId, new Set([root.elementId]));
-      const value: CurrentValue = {
+      result.set(root.elementId, {
         isComposition: root.isComposition,
-        value: vqt.value,
-        quality: vqt.quality,
-        timestamp: vqt.timestamp,
-      };
-      if (vqt.components) value.components = vqt.components;
-      result.set(root.elementId, value);
+        vqt: build(root.elementId, new Set([root.elementId])),
+      });
     }
     return result;
   }

@@ -1,10 +1,10 @@
 /** POST /objects/value (last known values) and /objects/history, both through maxDepth. */
 import type { FastifyInstance } from 'fastify';
-import { type BulkItem, badRequest, bulk, notFound, ok, Truncation } from '../envelope.js';
+import { type BulkItem, badRequest, bulk, bulkJson, notFound, ok, Truncation } from '../envelope.js';
 import { aggregateOf, bodyObject, elementIdsOf, maxDepthOf } from '../request.js';
 import type { RouteContext } from '../server.js';
 import { parseTimestamp } from '../time.js';
-import type { CurrentValue, History } from '../values.js';
+import { currentItemJson, type History } from '../values.js';
 import { send } from './objects.js';
 
 export async function queryRoutes(app: FastifyInstance, context: RouteContext): Promise<void> {
@@ -17,11 +17,15 @@ export async function queryRoutes(app: FastifyInstance, context: RouteContext): 
     const truncation = new Truncation();
     const found = await model.objects(elementIds);
     const current = await values.current([...found.values()], maxDepth, truncation);
-    const results = elementIds.map((id): BulkItem<CurrentValue> => {
-      const value = current.get(id);
-      return value ? ok(id, value) : notFound(id);
-    });
-    return send(reply, bulk(results), truncation);
+    const answer = bulkJson(
+      elementIds,
+      (id) => {
+        const value = current.get(id);
+        return value && currentItemJson(id, value);
+      },
+      truncation,
+    );
+    return reply.status(answer.status).type('application/json; charset=utf-8').send(answer.json);
   });
 
   app.post('/objects/history', async (request, reply) => {
