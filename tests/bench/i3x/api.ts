@@ -13,7 +13,7 @@
  *   BENCH_STATEMENTS=1 ...         PostgreSQL's statements that took the most time
  *   BENCH_ONLY=values ...          the last-value loads alone, recorded nowhere
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
@@ -212,8 +212,6 @@ try {
   // Measured in a steady state, not while autovacuum and a checkpoint work through what was just loaded.
   await platform.query('vacuum analyze');
   await platform.query('checkpoint');
-  // And the pages it wrote flushed to disk: the kernel's writeback otherwise takes a core during the loads.
-  execFileSync('sync');
 
   const made = await platform.cli(['keys', 'create', 'bench', '--scopes', 'read,subscribe']);
   const key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
