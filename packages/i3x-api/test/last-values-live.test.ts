@@ -6,67 +6,25 @@
  * holds one for 1.5 s, the bound on a value whose announcement never came. RabbitMQ is stopped and started
  * under them.
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { brokerUrl, setupBroker } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
-import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
-import mqtt, { type MqttClient } from 'mqtt';
+import { waitFor } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../../../tests/support/use-ingest-platform.js';
+import { LiveApi, type Replica } from './live-api.js';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const path = 'plant1/furnace/line1/cell1/temperature';
 const element = seriesObjectId(path);
 
-interface Replica {
-  name: string;
-  port: number;
-  opsPort: number;
-  process: ManagedProcess;
-}
-
 describe('last values answered from memory stay true (real MQTT, RabbitMQ, writer and API replicas)', () => {
   const platform = useIngestPlatform();
-  const dbPassword = generatePassword();
-  const amqpPassword = generatePassword();
-  let publisher: MqttClient;
+  const api = new LiveApi(platform);
   let key: string;
   // An hour ago, whole seconds: samples in the past, and written values (never in the future) newer than them.
   let clock = Math.floor(Date.now() / 1_000) * 1_000 - 3_600_000;
-  const replicas: Record<string, Replica> = {};
 
-  async function start(name: string, maxAgeMs: number): Promise<Replica> {
-    const port = await freePort();
-    const opsPort = await freePort();
-    const child = startServiceProcess({
-      entry,
-      env: {
-        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
-        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
-        ALLOW_PLAIN_HTTP: 'true',
-        I3X_HOST: '127.0.0.1',
-        I3X_PORT: String(port),
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: String(opsPort),
-        MODEL_SYNC_MS: '200',
-        LAST_VALUES_MAX_AGE_MS: String(maxAgeMs),
-        LOG_LEVEL: 'info',
-      },
-      logFile: join(platform().logDir, `i3x-api-last-values-${name}.log`),
-    });
-    const replica = { name, port, opsPort, process: child };
-    replicas[name] = replica;
-    await waitFor(`${name} ready and consuming the live stream`, async () => {
-      if (!child.alive) throw new Error(`${name} exited:\n${child.tail()}`);
-      const ready = (await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status === 200;
-      return ready && log(replica).includes('consuming the live stream');
-    });
-    return replica;
-  }
-
-  const log = (replica: Replica) => platform().serviceLog(`i3x-api-last-values-${replica.name}`);
+  const start = (name: string, maxAgeMs: number) => api.start(name, { LAST_VALUES_MAX_AGE_MS: String(maxAgeMs) });
+  const replica = (name: string) => api.replicas.get(name) as Replica;
+  const log = (replica: Replica) => api.log(replica.name);
 
   async function request(replica: Replica, method: 'POST' | 'PUT', route: string, body: Record<string, unknown>) {
     const response = await fetch(`http://127.0.0.1:${replica.port}/v1${route}`, {
@@ -103,17 +61,7 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
   /** The plant publishes a sample over MQTT; resolves once the writer has stored it. */
   async function plant(sample: number): Promise<void> {
     clock += 1_000;
-    await publisher.publishAsync(path, JSON.stringify({ ts: clock, value: sample, quality: 'good', unit: 'CEL' }), {
-      qos: 1,
-    });
-    await waitFor('the sample stored', async () => {
-      const rows = await platform().query<{ n: number }>(
-        `select count(*)::int as n from metrics.latest l join metrics.series r on r.id = l.series_id
-          where r.path = $1 and l.ts = $2`,
-        [path, new Date(clock).toISOString()],
-      );
-      return rows[0]?.n === 1;
-    });
+    await api.plant(path, 'CEL', [[clock, sample]]);
   }
 
   /** A commit the live stream never announces: the last value changed in the store alone. */
@@ -126,32 +74,19 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
   }
 
   beforeAll(async () => {
-    await platform().query(`alter role plantmesh_i3x_api password '${scramVerifier(dbPassword)}'`);
-    await setupBroker({
-      amqpUrl: platform().rabbitmq.url,
-      managementUrl: platform().rabbitmq.managementApiUrl as string,
-      passwords: { 'i3x-api': amqpPassword },
-    });
-    await platform().startWriter();
-    await platform().startSensorsReader();
-    publisher = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
-    const made = await platform().cli(['keys', 'create', 'last-values', '--scopes', 'read,write']);
-    key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
-    expect(key).toBeDefined();
+    await api.setUp();
+    key = await api.key('last-values', 'read,write');
     // The series exists before the replicas start: its object is there from their first model sync.
     await plant(10);
     await start('a', 600_000);
     await start('b', 600_000);
   });
 
-  afterAll(async () => {
-    await publisher?.endAsync();
-    for (const replica of Object.values(replicas)) if (replica.process.alive) await replica.process.stop('SIGTERM');
-  });
+  afterAll(() => api.tearDown());
 
   it('a sample the writer commits replaces the value every replica holds, by the live stream', async () => {
-    const a = replicas.a as Replica;
-    const b = replicas.b as Replica;
+    const a = replica('a');
+    const b = replica('b');
     await held(a, 10);
     await held(b, 10);
     await plant(11);
@@ -161,8 +96,8 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
   });
 
   it('a value written through one replica is read back at once there, and on the other by the live stream', async () => {
-    const a = replicas.a as Replica;
-    const b = replicas.b as Replica;
+    const a = replica('a');
+    const b = replica('b');
     await held(a, 11);
     await held(b, 11);
     clock += 1_000;
@@ -188,7 +123,7 @@ describe('last values answered from memory stay true (real MQTT, RabbitMQ, write
   });
 
   it('while the live stream is down nothing is answered from memory; once it is back, values are held again', async () => {
-    const a = replicas.a as Replica;
+    const a = replica('a');
     await waitFor('32 on a', async () => (await value(a)) === 32);
     await held(a, 32);
     const lost = log(a).split('live stream unavailable').length;

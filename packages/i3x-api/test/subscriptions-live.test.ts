@@ -8,68 +8,25 @@
  * replica killed with a stream open leaves nothing behind that /sync on the other does not get.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { brokerUrl, setupBroker } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
-import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
-import mqtt, { type MqttClient } from 'mqtt';
+import { freePort, startServiceProcess, waitFor } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../../../tests/support/use-ingest-platform.js';
+import { apiEntry, LiveApi, type Replica } from './live-api.js';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const path = 'plant1/quench/line1/cell1/temperature';
 const element = seriesObjectId(path);
 
-interface Replica {
-  name: string;
-  port: number;
-  opsPort: number;
-  process: ManagedProcess;
-}
-
 describe('subscriptions fed by the live stream, across restarts and replicas (real processes)', () => {
   const platform = useIngestPlatform();
-  const dbPassword = generatePassword();
-  const amqpPassword = generatePassword();
-  let publisher: MqttClient;
+  const api = new LiveApi(platform);
   let key: string;
   let writeKey: string;
   // An hour ago, whole seconds: samples in the past, and a written value (never in the future) newer than them.
   let clock = Math.floor(Date.now() / 1_000) * 1_000 - 3_600_000;
-  const replicas: Record<string, Replica> = {};
 
-  async function start(name: string): Promise<Replica> {
-    const known = replicas[name];
-    const port = known?.port ?? (await freePort());
-    const opsPort = known?.opsPort ?? (await freePort());
-    const child = startServiceProcess({
-      entry,
-      env: {
-        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
-        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
-        ALLOW_PLAIN_HTTP: 'true',
-        I3X_HOST: '127.0.0.1',
-        I3X_PORT: String(port),
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: String(opsPort),
-        MODEL_SYNC_MS: '200',
-        SSE_KEEPALIVE_MS: '500',
-        LOG_LEVEL: 'info',
-      },
-      logFile: join(platform().logDir, `i3x-api-${name}.log`),
-    });
-    const replica = { name, port, opsPort, process: child };
-    replicas[name] = replica;
-    await waitFor(`${name} ready and consuming the live stream`, async () => {
-      if (!child.alive) throw new Error(`${name} exited:\n${child.tail()}`);
-      const ready = (await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status === 200;
-      return (
-        ready && platform().serviceLog(`i3x-api-${name}`).split('consuming the live stream').length > (known ? 2 : 1)
-      );
-    });
-    return replica;
-  }
+  const start = (name: string) => api.start(name, { SSE_KEEPALIVE_MS: '500' });
+  const replica = (name: string) => api.replicas.get(name) as Replica;
 
   async function call(
     replica: Replica,
@@ -121,53 +78,30 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
 
   /** The plant publishes samples of the series over MQTT; resolves once the writer has stored them. */
   async function plant(...values: number[]): Promise<void> {
-    const stamps = values.map(() => (clock += 1_000));
-    for (const [i, value] of values.entries()) {
-      await publisher.publishAsync(path, JSON.stringify({ ts: stamps[i], value, quality: 'good', unit: 'CEL' }), {
-        qos: 1,
-      });
-    }
-    const last = new Date(stamps.at(-1) as number).toISOString();
-    await waitFor('the samples stored', async () => {
-      const rows = await platform().query<{ n: number }>(
-        `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id
-          where r.path = $1 and s.ts = $2`,
-        [path, last],
-      );
-      return rows[0]?.n === 1;
-    });
+    const first = clock + 1_000;
+    clock += 1_000 * values.length;
+    await api.plant(
+      path,
+      'CEL',
+      values.map((value, i) => [first + i * 1_000, value] as const),
+    );
   }
 
   beforeAll(async () => {
-    // The API's own login and RabbitMQ user, with passwords of this test (as `plantmesh migrate` sets them).
-    await platform().query(`alter role plantmesh_i3x_api password '${scramVerifier(dbPassword)}'`);
-    await setupBroker({
-      amqpUrl: platform().rabbitmq.url,
-      managementUrl: platform().rabbitmq.managementApiUrl as string,
-      passwords: { 'i3x-api': amqpPassword },
-    });
-    await platform().startWriter();
-    await platform().startSensorsReader();
-    publisher = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
-    const made = await platform().cli(['keys', 'create', 'live-test', '--scopes', 'read,subscribe']);
-    key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
-    expect(key).toBeDefined();
-    const writer = await platform().cli(['keys', 'create', 'live-test-writer', '--scopes', 'write']);
-    writeKey = writer.output.match(/pmk_[\w-]{43}/)?.[0] as string;
+    await api.setUp();
+    key = await api.key('live-test', 'read,subscribe');
+    writeKey = await api.key('live-test-writer', 'write');
     // The series exists before the API starts: its object is there from the first model sync.
     await plant(10);
     await start('a');
     await start('b');
   });
 
-  afterAll(async () => {
-    await publisher?.endAsync();
-    for (const replica of Object.values(replicas)) if (replica.process.alive) await replica.process.stop('SIGTERM');
-  });
+  afterAll(() => api.tearDown());
 
   it('serves one subscription from either replica with one sequence, and on without a gap after both restarted', async () => {
-    const a = replicas.a as Replica;
-    const b = replicas.b as Replica;
+    const a = replica('a');
+    const b = replica('b');
     const subscriptionId = await subscribe(a, b, 'line-hmi');
 
     // Gathers updates through /sync on the given replicas in turn, acknowledging each answer.
@@ -224,16 +158,8 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
 
   it('stops cleanly on SIGTERM while it is still connecting to the live stream', async () => {
     const child = startServiceProcess({
-      entry,
-      env: {
-        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
-        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
-        ALLOW_PLAIN_HTTP: 'true',
-        I3X_HOST: '127.0.0.1',
-        I3X_PORT: String(await freePort()),
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: String(await freePort()),
-      },
+      entry: apiEntry,
+      env: api.environment({ port: await freePort(), opsPort: await freePort() }),
       logFile: join(platform().logDir, 'i3x-api-early-stop.log'),
       // At once when it says it started, before its live-stream connection is up.
       onLine: (line) => {
@@ -244,8 +170,8 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   });
 
   it('streams from one replica until the client opens a stream on the other, which ends the first', async () => {
-    const a = replicas.a as Replica;
-    const b = replicas.b as Replica;
+    const a = replica('a');
+    const b = replica('b');
     const subscriptionId = await subscribe(b, a, 'dashboard');
     const open = (replica: Replica) => openStream(replica, 'dashboard', subscriptionId);
     const values = (stream: { text: string }) =>
@@ -279,8 +205,8 @@ describe('subscriptions fed by the live stream, across restarts and replicas (re
   });
 
   it('a replica killed with a stream open: /sync on the other gets what the stream had not sent, and after', async () => {
-    const a = replicas.a as Replica;
-    const b = replicas.b as Replica;
+    const a = replica('a');
+    const b = replica('b');
     const subscriptionId = await subscribe(a, a, 'crashing-hmi');
     const stream = await openStream(a, 'crashing-hmi', subscriptionId);
     await plant(30);

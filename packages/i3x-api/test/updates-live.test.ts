@@ -5,28 +5,20 @@
  * over an older written one and a later written value over an older MQTT one, whatever the order they
  * arrive in — history holds both, and a subscription sees written values as it sees ingested ones.
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { brokerUrl, setupBroker } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { generatePassword, scramVerifier, serviceUrl } from '@plantmesh/schema';
-import { freePort, type ManagedProcess, startServiceProcess, waitFor } from '@plantmesh/testkit';
-import mqtt, { type MqttClient } from 'mqtt';
+import { waitFor } from '@plantmesh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useIngestPlatform } from '../../../tests/support/use-ingest-platform.js';
+import { LiveApi, type Replica } from './live-api.js';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const path = 'plant1/rolling/line2/cell1/speed';
 const element = seriesObjectId(path);
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 
 describe('written and ingested values agree (real MQTT, RabbitMQ, writer and API processes)', () => {
   const platform = useIngestPlatform();
-  const dbPassword = generatePassword();
-  const amqpPassword = generatePassword();
-  let publisher: MqttClient;
-  let api: ManagedProcess;
-  let port: number;
+  const api = new LiveApi(platform);
+  let replica: Replica;
   let key: string;
   // Whole seconds, ten minutes ago: every timestamp of the test is in the past.
   const base = Math.floor(Date.now() / 1_000) * 1_000 - 600_000;
@@ -37,7 +29,7 @@ describe('written and ingested values agree (real MQTT, RabbitMQ, writer and API
     body: Record<string, unknown>,
     // biome-ignore lint/suspicious/noExplicitAny: read freely
   ): Promise<{ status: number; body: any }> {
-    const response = await fetch(`http://127.0.0.1:${port}/v1${route}`, {
+    const response = await fetch(`http://127.0.0.1:${replica.port}/v1${route}`, {
       method,
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify(body),
@@ -46,17 +38,7 @@ describe('written and ingested values agree (real MQTT, RabbitMQ, writer and API
   }
 
   /** The plant publishes a sample at `at` over MQTT; resolves once the writer has stored it. */
-  async function plant(value: number, at: number): Promise<void> {
-    await publisher.publishAsync(path, JSON.stringify({ ts: at, value, quality: 'good', unit: 'MTS' }), { qos: 1 });
-    await waitFor('the sample stored', async () => {
-      const rows = await platform().query<{ n: number }>(
-        `select count(*)::int as n from metrics.samples s join metrics.series r on r.id = s.series_id
-          where r.path = $1 and s.ts = $2 and s.value = $3`,
-        [path, new Date(at).toISOString(), value],
-      );
-      return rows[0]?.n === 1;
-    });
-  }
+  const plant = (value: number, at: number) => api.plant(path, 'MTS', [[at, value]]);
 
   async function write(value: number, at: number): Promise<void> {
     const answer = await call('PUT', '/objects/value', {
@@ -75,48 +57,14 @@ describe('written and ingested values agree (real MQTT, RabbitMQ, writer and API
   }
 
   beforeAll(async () => {
-    await platform().query(`alter role plantmesh_i3x_api password '${scramVerifier(dbPassword)}'`);
-    await setupBroker({
-      amqpUrl: platform().rabbitmq.url,
-      managementUrl: platform().rabbitmq.managementApiUrl as string,
-      passwords: { 'i3x-api': amqpPassword },
-    });
-    await platform().startWriter();
-    await platform().startSensorsReader();
-    publisher = await mqtt.connectAsync(platform().publisherUrl('sensors'), { protocolVersion: 5 });
-    const made = await platform().cli(['keys', 'create', 'line-mes', '--scopes', 'read,write,subscribe']);
-    key = made.output.match(/pmk_[\w-]{43}/)?.[0] as string;
-    expect(key).toBeDefined();
+    await api.setUp();
+    key = await api.key('line-mes', 'read,write,subscribe');
     await plant(10, base);
-    port = await freePort();
-    const opsPort = await freePort();
-    api = startServiceProcess({
-      entry,
-      env: {
-        DATABASE_URL: serviceUrl(platform().postgres.url, 'i3x-api', dbPassword),
-        AMQP_URL: brokerUrl(platform().rabbitmq.url, 'i3x-api', amqpPassword),
-        ALLOW_PLAIN_HTTP: 'true',
-        I3X_HOST: '127.0.0.1',
-        I3X_PORT: String(port),
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: String(opsPort),
-        MODEL_SYNC_MS: '200',
-        LOG_LEVEL: 'info',
-      },
-      logFile: join(platform().logDir, 'i3x-api-updates.log'),
-    });
-    await waitFor('the API ready and consuming the live stream', async () => {
-      if (!api.alive) throw new Error(`the API exited:\n${api.tail()}`);
-      const ready = (await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status === 200;
-      return ready && platform().serviceLog('i3x-api-updates').includes('consuming the live stream');
-    });
+    replica = await api.start('updates');
     await waitFor('the series as an object', async () => (await current().catch(() => undefined))?.value === 10);
   });
 
-  afterAll(async () => {
-    await publisher?.endAsync();
-    if (api?.alive) await api.stop('SIGTERM');
-  });
+  afterAll(() => api.tearDown());
 
   it('the newest by timestamp is the last known value, whichever path it came by and whatever the order of arrival', async () => {
     // A written value newer than the MQTT one wins.
@@ -152,7 +100,7 @@ describe('written and ingested values agree (real MQTT, RabbitMQ, writer and API
     const subscriptionId = created.body.result.subscriptionId as string;
     await call('POST', '/subscriptions/register', { clientId: 'hmi', subscriptionId, elementIds: [element] });
     // Bound and caught up first, so the written value can only come by the update's own staging.
-    await waitFor('the series bound', async () => platform().serviceLog('i3x-api-updates').includes('series bound'));
+    await waitFor('the series bound', async () => api.log('updates').includes('series bound'));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const received: Array<{ value: number; timestamp: string }> = [];
     let acknowledged: number | undefined;
