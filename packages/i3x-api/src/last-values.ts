@@ -82,8 +82,15 @@ export class LastValues {
         this.held.set(one.path, held);
         added = true;
       }
-      if (held) held.usedAt = now;
-      if (held?.value && held.seriesId === one.seriesId && now - held.readAt < this.options.maxAgeMs) {
+      if (held) {
+        held.usedAt = now;
+        // The path names another series now (it was removed and made again): what was held is not its value.
+        if (held.seriesId !== one.seriesId) {
+          held.seriesId = one.seriesId;
+          held.value = undefined;
+        }
+      }
+      if (held?.value && now - held.readAt < this.options.maxAgeMs) {
         hits.set(one.seriesId, held.value);
       } else {
         misses.push(one);

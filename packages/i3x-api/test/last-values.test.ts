@@ -85,6 +85,18 @@ describe('last values held in memory', () => {
     expect(read([speed], store).found.get(1)).toEqual(vqt(12));
   });
 
+  it('a path that names another series now is read again, and then held for it', () => {
+    const { lastValues, read } = cache();
+    read([speed], new Map([[1, vqt(10)]]));
+    lastValues.bound([speed.path]);
+    read([speed], new Map([[1, vqt(10)]]));
+    const remade = { seriesId: 7, path: speed.path };
+    expect(read([remade], new Map([[7, vqt(70)]])).fromStore).toEqual([7]);
+    const answer = read([remade], new Map());
+    expect(answer.fromStore).toEqual([]);
+    expect(answer.found.get(7)).toEqual(vqt(70));
+  });
+
   it('a read begun before the binding was confirmed is not kept', () => {
     const { lastValues, read } = cache();
     const found = new Map<number, Vqt>();
