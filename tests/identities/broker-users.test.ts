@@ -25,6 +25,13 @@ async function refusal(
   }
 }
 
+/** Publishes one message with confirms as the user of `url`; resolves with the broker's refusal, or undefined. */
+const publishRefusal = (url: string, exchange: string, routingKey: string, body = '{}') =>
+  refusal(url, async (channel) => {
+    channel.publish(exchange, routingKey, Buffer.from(body));
+    await channel.waitForConfirms();
+  });
+
 describe('RabbitMQ users: each service may do its job and nothing else (real RabbitMQ)', () => {
   let rabbitmq: RabbitMqServer;
   const passwords = {
@@ -76,12 +83,7 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
 
   it('the writer consumes its queues, and may not publish or declare', async () => {
     expect(await refusal(writer(), (channel) => channel.consume(ingest.queues.events, () => {}))).toBeUndefined();
-    expect(
-      await refusal(writer(), async (channel) => {
-        channel.publish(ingest.exchange, ingest.routingKeys.events, Buffer.from('[]'));
-        await channel.waitForConfirms();
-      }),
-    ).toMatch(
+    expect(await publishRefusal(writer(), ingest.exchange, ingest.routingKeys.events, '[]')).toMatch(
       /ACCESS_REFUSED - access to exchange 'plantmesh.ingest' in vhost '\/' refused for user 'plantmesh-amqp-writer'/,
     );
     expect(
@@ -99,20 +101,12 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
         await channel.waitForConfirms();
       }),
     ).toBeUndefined();
-    expect(
-      await refusal(catalog(), async (channel) => {
-        channel.publish(ingest.exchange, ingest.routingKeys.events, Buffer.from('[]'));
-        await channel.waitForConfirms();
-      }),
-    ).toMatch(
+    expect(await publishRefusal(catalog(), ingest.exchange, ingest.routingKeys.events, '[]')).toMatch(
       /ACCESS_REFUSED - access to exchange 'plantmesh.ingest' in vhost '\/' refused for user 'plantmesh-catalog'/,
     );
-    expect(
-      await refusal(catalog(), async (channel) => {
-        channel.publish('plantmesh.live', 'samples.x', Buffer.from('{}'));
-        await channel.waitForConfirms();
-      }),
-    ).toMatch(/ACCESS_REFUSED - access to exchange 'plantmesh.live'/);
+    expect(await publishRefusal(catalog(), 'plantmesh.live', 'samples.x')).toMatch(
+      /ACCESS_REFUSED - access to exchange 'plantmesh.live'/,
+    );
     expect(await refusal(catalog(), (channel) => channel.consume(ingest.queues.events, () => {}))).toMatch(
       /ACCESS_REFUSED - access to queue 'plantmesh.events' in vhost '\/' refused for user 'plantmesh-catalog'/,
     );
@@ -136,12 +130,7 @@ describe('RabbitMQ users: each service may do its job and nothing else (real Rab
         await channel.waitForConfirms();
       }),
     ).toBeUndefined();
-    expect(
-      await refusal(i3x(), async (channel) => {
-        channel.publish(ingest.exchange, ingest.routingKeys.events, Buffer.from('[]'));
-        await channel.waitForConfirms();
-      }),
-    ).toMatch(
+    expect(await publishRefusal(i3x(), ingest.exchange, ingest.routingKeys.events, '[]')).toMatch(
       /ACCESS_REFUSED - access to exchange 'plantmesh.ingest' in vhost '\/' refused for user 'plantmesh-i3x-api'/,
     );
     expect(await refusal(i3x(), (channel) => channel.consume(ingest.queues.samples, () => {}))).toMatch(

@@ -439,6 +439,13 @@ export class SubscriptionStore {
   /** Inserts updates into the queues of their subscriptions, saves the marks they advanced, trims the queues. */
   private async insertStaged(client: pg.PoolClient, updates: readonly Update[]): Promise<void> {
     if (updates.length === 0) return;
+    await this.enqueue(client, updates);
+    await this.writeMarks(client, [...new Set(updates.flatMap((entry) => entry.rows))]);
+    await this.trim(client, [...new Set(updates.map((entry) => entry.subscriptionId))]);
+  }
+
+  /** Appends updates to their subscriptions' queues, in order. */
+  private async enqueue(client: pg.PoolClient, updates: readonly Update[]): Promise<void> {
     await client.query(
       `insert into i3x.subscription_staged (subscription_id, element_id, ts, vqt)
        select x.subscription_id, x.update->>'elementId', to_timestamp(x.ts / 1000.0), x.update - 'elementId'
@@ -455,8 +462,15 @@ export class SubscriptionStore {
         ),
       ],
     );
-    await this.writeMarks(client, [...new Set(updates.flatMap((entry) => entry.rows))]);
-    await this.trim(client, [...new Set(updates.map((entry) => entry.subscriptionId))]);
+  }
+
+  /** Locks the subscription's row if the stream with this token still holds it; whether it does. */
+  private async lockHeld(client: pg.PoolClient, subscriptionId: string, token: string): Promise<boolean> {
+    const { rowCount } = await client.query(
+      'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
+      [subscriptionId, token],
+    );
+    return Boolean(rowCount);
   }
 
   /** Beyond the queue limit the oldest staged updates go, and are reported by the next /sync. */
@@ -509,17 +523,8 @@ export class SubscriptionStore {
   async spill(subscriptionId: string, token: string, updates: readonly Update[]): Promise<boolean> {
     if (updates.length === 0) return true;
     return inTransaction(this.i3x, async (client) => {
-      const { rowCount } = await client.query(
-        'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
-        [subscriptionId, token],
-      );
-      if (!rowCount) return false;
-      await client.query(
-        `insert into i3x.subscription_staged (subscription_id, element_id, ts, vqt)
-         select $1, x.update->>'elementId', to_timestamp(x.ts / 1000.0), x.update - 'elementId'
-           from jsonb_to_recordset($2::jsonb) as x(ts float8, update jsonb, ord int) order by x.ord`,
-        [subscriptionId, JSON.stringify(updates.map((entry, ord) => ({ ts: entry.ts, update: entry.update, ord })))],
-      );
+      if (!(await this.lockHeld(client, subscriptionId, token))) return false;
+      await this.enqueue(client, updates);
       await this.trim(client, [subscriptionId]);
       return true;
     });
@@ -673,12 +678,9 @@ export class SubscriptionStore {
    */
   async releaseStream(subscriptionId: string, token: string, marks: readonly WatchRow[]): Promise<void> {
     await inTransaction(this.i3x, async (client) => {
-      const { rowCount } = await client.query(
-        'select 1 from i3x.subscriptions where subscription_id = $1 and stream_token = $2 for no key update',
-        [subscriptionId, token],
-      );
+      const held = await this.lockHeld(client, subscriptionId, token);
       await this.writeMarks(client, marks);
-      if (!rowCount) return;
+      if (!held) return;
       await this.takeOverStream(client, subscriptionId);
       await client.query('update i3x.subscriptions set last_seen_at = now() where subscription_id = $1', [
         subscriptionId,
