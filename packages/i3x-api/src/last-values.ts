@@ -8,8 +8,14 @@
  * orders the three). A lost message (the writer killed between its commit and its publish, a dropped
  * connection, an overflowing queue) leaves a value at most `maxAgeMs` old; a lost connection empties the
  * whole cache.
+ *
+ * A value asked for in the last fifth of its age is read again in the background, once, while memory still
+ * answers: a hot value never expires under load, so requests do not all go to the store together at its
+ * expiry (one read instead of one per request in flight). For the same reason requests share the reads of
+ * held series in flight, as long as no live message or write for the series came after the read began.
  */
 import { Counter, type Registry } from 'prom-client';
+import { type ReadKeys, SharedReads } from './shared-reads.js';
 import type { Vqt } from './values.js';
 
 export interface CachedSeries {
@@ -39,18 +45,29 @@ interface Held {
   value: Vqt | undefined;
   /** When the read that brought the value began (ms). */
   readAt: number;
+  /** When the last read ahead of expiry began (ms). */
+  refreshAt: number;
   usedAt: number;
 }
 
-/** What a read of the store must bring back: the series not answered from memory, and when the read began. */
+/**
+ * What a read of the store must bring back: the series not answered from memory, and when the read began;
+ * and the series answered from memory but near their age limit, to be read again in the background (and
+ * filled like misses).
+ */
 export interface Misses {
   series: CachedSeries[];
+  due: CachedSeries[];
   clock: number;
   at: number;
 }
 
+/** A value this far into its maximum age is read again ahead of its expiry. */
+const REFRESH_AHEAD = 0.8;
+
 export class LastValues {
   private readonly held = new Map<string, Held>();
+  private readonly reads = new SharedReads<number, Vqt>();
   private clock = 0;
   private readonly sweeper: NodeJS.Timeout;
   private readonly answered: { memory: (n: number) => void; store: (n: number) => void };
@@ -70,15 +87,64 @@ export class LastValues {
     this.sweeper.unref();
   }
 
+  /**
+   * The last values of these series: those held, and the others from `read` (the store), held from then on.
+   * A held series being read already waits for that read, unless a live message or a write came since it
+   * began (a few milliseconds at most, as the live stream's own delay); one near its age limit is also read
+   * again in the background.
+   */
+  async values(series: readonly CachedSeries[], read: ReadKeys<number, Vqt>): Promise<Map<number, Vqt>> {
+    const found = new Map<number, Vqt>();
+    const misses = this.lookup(series, found);
+    const filling =
+      (part: CachedSeries[]): ReadKeys<number, Vqt> =>
+      async (seriesIds) => {
+        const values = await read(seriesIds);
+        this.fill({ ...misses, series: part }, values);
+        return values;
+      };
+    if (misses.due.length > 0) {
+      // No request waits for it; should it fail, the values expire and a request reads them (and fails).
+      const ids = misses.due.map((one) => one.seriesId);
+      this.reads.start(ids, filling(misses.due)).catch(() => {});
+    }
+    if (misses.series.length === 0) return found;
+    // A held series' read may be shared: a write through this replica forgets it (remove). Others are read alone.
+    const isHeld = (one: CachedSeries) => this.held.get(one.path)?.seriesId === one.seriesId;
+    const held = misses.series.filter(isHeld);
+    const alone = misses.series.filter((one) => !isHeld(one));
+    const [shared, own] = await Promise.all([
+      held.length > 0
+        ? this.reads.get(
+            held.map((one) => one.seriesId),
+            filling(held),
+          )
+        : undefined,
+      alone.length > 0 ? filling(alone)(alone.map((one) => one.seriesId)) : undefined,
+    ]);
+    for (const values of [shared, own]) for (const [seriesId, vqt] of values ?? []) found.set(seriesId, vqt);
+    return found;
+  }
+
   /** The values held of these series; the others are returned to be read, and start to be held. */
   lookup(series: readonly CachedSeries[], hits: Map<number, Vqt>): Misses {
     const now = Date.now();
     const misses: CachedSeries[] = [];
+    const due: CachedSeries[] = [];
+    const { maxAgeMs } = this.options;
     let added = false;
     for (const one of series) {
       let held = this.held.get(one.path);
       if (!held && this.held.size < this.options.capacity) {
-        held = { seriesId: one.seriesId, boundAt: undefined, removedAt: 0, value: undefined, readAt: 0, usedAt: now };
+        held = {
+          seriesId: one.seriesId,
+          boundAt: undefined,
+          removedAt: 0,
+          value: undefined,
+          readAt: 0,
+          refreshAt: 0,
+          usedAt: now,
+        };
         this.held.set(one.path, held);
         added = true;
       }
@@ -90,8 +156,13 @@ export class LastValues {
           held.value = undefined;
         }
       }
-      if (held?.value && now - held.readAt < this.options.maxAgeMs) {
+      if (held?.value && now - held.readAt < maxAgeMs) {
         hits.set(one.seriesId, held.value);
+        // One read ahead at a time; one that brought nothing (failed, or overtaken) is asked again after maxAgeMs.
+        if (now - held.readAt >= REFRESH_AHEAD * maxAgeMs && now - held.refreshAt >= maxAgeMs) {
+          held.refreshAt = now;
+          due.push(one);
+        }
       } else {
         misses.push(one);
       }
@@ -99,7 +170,7 @@ export class LastValues {
     if (added) this.options.onPathsChanged();
     if (series.length > misses.length) this.answered.memory(series.length - misses.length);
     if (misses.length > 0) this.answered.store(misses.length);
-    return { series: misses, clock: this.clock, at: now };
+    return { series: misses, due, clock: this.clock, at: now };
   }
 
   /** Holds what a read begun at `misses` brought, where no binding or live message came after it began. */
@@ -122,6 +193,7 @@ export class LastValues {
       this.clock += 1;
       held.removedAt = this.clock;
       held.value = undefined;
+      this.reads.forget(held.seriesId);
     }
   }
 
@@ -142,6 +214,7 @@ export class LastValues {
 
   /** The live feed lost its queue: nothing held can be trusted, and every binding must be made again. */
   unbound(): void {
+    this.reads.forgetAll();
     for (const held of this.held.values()) {
       held.boundAt = undefined;
       held.value = undefined;

@@ -13,6 +13,7 @@ import {
 import type pg from 'pg';
 import type { Truncation } from './envelope.js';
 import { listRows, type Product, Products, type RowRecord, readRows, rowEdges, rowRefs } from './products.js';
+import { SharedReads } from './shared-reads.js';
 
 interface ObjectRow {
   element_id: string;
@@ -62,37 +63,54 @@ const OBJECT_COLUMNS = `o.element_id, o.display_name, o.type_element_id, o.paren
  * Stored objects read in the last moments, by ElementId: the hot path (last values of the same elements,
  * asked again and again) then costs one query, not two. An object changed by a model sync (here or on
  * another replica) is seen within the time it is kept, as the product registry is; one not found is not kept,
- * so a new object is found at once.
+ * so a new object is found at once. One asked for in the last fifth of its time is read again in the
+ * background, once, while it is still answered: hot objects do not all expire under load together, sending
+ * every request in flight to the store at once.
  */
 class RecentObjects {
-  private readonly objects = new Map<string, { object: ResolvedObject; at: number }>();
+  private readonly objects = new Map<string, { object: ResolvedObject; at: number; refreshAt: number }>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly capacity: number,
   ) {}
 
-  take(elementIds: readonly string[]): Map<string, ResolvedObject> {
+  /** The objects kept, and those of them due to be read again. */
+  take(elementIds: readonly string[]): { found: Map<string, ResolvedObject>; due: string[] } {
     const found = new Map<string, ResolvedObject>();
+    const due: string[] = [];
     const now = Date.now();
     for (const id of elementIds) {
       const held = this.objects.get(id);
-      if (held && now - held.at < this.ttlMs) found.set(id, held.object);
+      if (!held || now - held.at >= this.ttlMs) continue;
+      found.set(id, held.object);
+      // One read ahead at a time; one that failed is asked again after ttlMs.
+      if (now - held.at >= 0.8 * this.ttlMs && now - held.refreshAt >= this.ttlMs) {
+        held.refreshAt = now;
+        due.push(id);
+      }
     }
-    return found;
+    return { found, due };
   }
 
-  keep(object: ResolvedObject): void {
+  /** Keeps an object read at `at`, unless a later read's is kept. */
+  keep(object: ResolvedObject, at: number): void {
+    if ((this.objects.get(object.elementId)?.at ?? 0) > at) return;
     this.objects.delete(object.elementId);
-    this.objects.set(object.elementId, { object, at: Date.now() });
+    this.objects.set(object.elementId, { object, at, refreshAt: 0 });
     // The oldest kept go first (a Map iterates in insertion order).
     if (this.objects.size > this.capacity) this.objects.delete(this.objects.keys().next().value as string);
+  }
+
+  forget(elementId: string): void {
+    this.objects.delete(elementId);
   }
 }
 
 export class ModelReader {
   readonly products: Products;
   private readonly recent = new RecentObjects(2_000, 100_000);
+  private readonly reads = new SharedReads<string, ResolvedObject>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -203,18 +221,13 @@ export class ModelReader {
 
   /** Objects by ElementId: stored ones and curated rows. Unknown ids are absent from the map. */
   async objects(elementIds: readonly string[]): Promise<Map<string, ResolvedObject>> {
-    const result = this.recent.take(elementIds);
+    const { found: result, due } = this.recent.take(elementIds);
+    // Read ahead while still answered; should it fail, they expire and a request reads them (and fails).
+    if (due.length > 0) this.readStored(due).catch(() => {});
     const unknown = elementIds.filter((id) => !result.has(id));
     if (unknown.length > 0) {
-      const { rows } = await this.pool.query<ObjectRow>(
-        `select ${OBJECT_COLUMNS} from curated.model_objects o where o.element_id = any($1::text[])`,
-        [unknown],
-      );
-      for (const row of rows) {
-        const object = fromRow(row);
-        result.set(row.element_id, object);
-        this.recent.keep(object);
-      }
+      // Requests in flight asking for the same objects share one read.
+      for (const [id, object] of await this.reads.get(unknown, (ids) => this.readStored(ids))) result.set(id, object);
     }
     const missing = elementIds.filter((id) => !result.has(id) && id.startsWith('plantmesh:curated:'));
     if (missing.length > 0) {
@@ -223,6 +236,23 @@ export class ModelReader {
       for (const row of found.values()) result.set(row.elementId, fromRecord(row));
     }
     return result;
+  }
+
+  /** Stored objects by ElementId, read from the store and kept; one no longer there is forgotten. */
+  private async readStored(elementIds: string[]): Promise<Map<string, ResolvedObject>> {
+    const at = Date.now();
+    const { rows } = await this.pool.query<ObjectRow>(
+      `select ${OBJECT_COLUMNS} from curated.model_objects o where o.element_id = any($1::text[])`,
+      [elementIds],
+    );
+    const found = new Map<string, ResolvedObject>();
+    for (const row of rows) {
+      const object = fromRow(row);
+      found.set(row.element_id, object);
+      this.recent.keep(object, at);
+    }
+    for (const id of elementIds) if (!found.has(id)) this.recent.forget(id);
+    return found;
   }
 
   /**

@@ -139,67 +139,67 @@ export class ValueReader {
   /** Last known values of the objects, with components through maxDepth. */
   async current(roots: ResolvedObject[], maxDepth: number, truncation: Truncation): Promise<Map<string, CurrentValue>> {
     const { objects, children } = await this.tree(roots, maxDepth, truncation);
-    const own = await this.ownValues([...objects.values()]);
-    // A leaf's own VQT as it is (most answers are series without components); `seen` cuts cycles.
-    const build = (id: string, seen: ReadonlySet<string>): Vqt => {
+    const own = await this.ownValues(objects.values());
+    // A leaf's own VQT as it is (most answers are series without components); `seen`, the path down, cuts cycles.
+    const build = (id: string, seen: readonly string[]): Vqt => {
       const vqt = own.get(id) as Vqt;
       const kids = children.get(id);
       if (!kids || kids.length === 0) return vqt;
       const components: Record<string, Vqt> = {};
       for (const kid of kids) {
-        if (!seen.has(kid) && objects.has(kid)) components[kid] = build(kid, new Set(seen).add(kid));
+        if (!seen.includes(kid) && objects.has(kid)) components[kid] = build(kid, [...seen, kid]);
       }
       return { ...vqt, components };
     };
     const result = new Map<string, CurrentValue>();
     for (const root of roots) {
-      result.set(root.elementId, {
-        isComposition: root.isComposition,
-        vqt: build(root.elementId, new Set([root.elementId])),
-      });
+      result.set(root.elementId, { isComposition: root.isComposition, vqt: build(root.elementId, [root.elementId]) });
     }
     return result;
   }
 
   /** Each object's own VQT. */
-  private async ownValues(objects: ResolvedObject[]): Promise<Map<string, Vqt>> {
-    const now = utcNow();
-    const result = new Map<string, Vqt>();
-    const latest = new Map<number, Vqt>();
-    await this.latestValues(
-      objects.flatMap((object) => (object.value.kind === 'series' ? [object.value] : [])),
-      latest,
-    );
+  private async ownValues(objects: Iterable<ResolvedObject>): Promise<Map<string, Vqt>> {
+    const listed: ResolvedObject[] = [];
+    const series: Array<{ seriesId: number; path?: string }> = [];
     // Curated objects stored in the model: their rows, by ElementId.
     const storedRows = new Map<string, string>();
     for (const object of objects) {
-      if (object.value.kind !== 'stored-row') continue;
-      storedRows.set(object.elementId, curatedRowId(object.value.product, object.value.key.map(String)));
+      listed.push(object);
+      const { value } = object;
+      if (value.kind === 'series') series.push(value);
+      else if (value.kind === 'stored-row') {
+        storedRows.set(object.elementId, curatedRowId(value.product, value.key.map(String)));
+      }
     }
+    const latest = new Map<number, Vqt>();
+    await this.latestValues(series, latest);
     const rows =
       storedRows.size > 0
         ? await readRows(this.curated, rowRefs([...storedRows.values()], await this.model.products.all()).values())
-        : new Map();
-    const noData: Vqt = { value: null, quality: 'GoodNoData', timestamp: now };
-    for (const object of objects) {
-      switch (object.value.kind) {
+        : undefined;
+    let noData: Vqt | undefined;
+    const none = () => {
+      noData ??= { value: null, quality: 'GoodNoData', timestamp: utcNow() };
+      return noData;
+    };
+    const result = new Map<string, Vqt>();
+    for (const object of listed) {
+      const { value } = object;
+      switch (value.kind) {
         case 'series':
-          result.set(object.elementId, latest.get(object.value.seriesId) ?? noData);
+          result.set(object.elementId, latest.get(value.seriesId) ?? none());
           break;
         case 'row':
-          result.set(object.elementId, {
-            value: object.value.row.value,
-            quality: 'Good',
-            timestamp: object.value.row.timestamp,
-          });
+          result.set(object.elementId, { value: value.row.value, quality: 'Good', timestamp: value.row.timestamp });
           break;
         case 'stored-row': {
-          const row = rows.get(storedRows.get(object.elementId) as string);
-          result.set(object.elementId, row ? { value: row.value, quality: 'Good', timestamp: row.timestamp } : noData);
+          const row = rows?.get(storedRows.get(object.elementId) as string);
+          result.set(object.elementId, row ? { value: row.value, quality: 'Good', timestamp: row.timestamp } : none());
           break;
         }
         default:
-          result.set(object.elementId, noData);
+          result.set(object.elementId, none());
       }
     }
     return result;
@@ -215,20 +215,26 @@ export class ValueReader {
   ): Promise<void> {
     if (series.length === 0) return;
     const cache = this.lastValues;
+    const read = (seriesIds: number[]) => this.readLatest(seriesIds);
     const held = cache ? series.filter((one): one is CachedSeries => one.path !== undefined) : [];
-    const misses = cache?.lookup(held, into);
-    const unread = series.filter((one) => !into.has(one.seriesId)).map((one) => one.seriesId);
-    if (unread.length === 0) return;
+    const others = cache ? series.filter((one) => one.path === undefined) : series;
+    if (cache && held.length > 0) for (const [seriesId, vqt] of await cache.values(held, read)) into.set(seriesId, vqt);
+    if (others.length > 0) {
+      for (const [seriesId, vqt] of await read(others.map((one) => one.seriesId))) into.set(seriesId, vqt);
+    }
+  }
+
+  /** The last values of these series in metrics.latest. */
+  private async readLatest(seriesIds: number[]): Promise<Map<number, Vqt>> {
     const { rows } = await this.metrics.query<{ series_id: number; value: number | null; quality: number; ts: string }>(
       {
         // Named, so each connection parses and plans it once: most of a last-value request's cost otherwise.
         name: 'i3x-latest-values',
         text: `select series_id, value, quality, ${utcDigitsSql('ts')} as ts from metrics.latest where series_id = any($1::int[])`,
-        values: [unread],
+        values: [seriesIds],
       },
     );
-    for (const row of rows) into.set(row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts)));
-    if (misses) cache?.fill(misses, into);
+    return new Map(rows.map((row) => [row.series_id, sampleVqt(row.value, row.quality, utcFromDigits(row.ts))]));
   }
 
   /**

@@ -3,7 +3,9 @@
  * (256 random bits). The store keeps the SHA-256 of the key's text only, so a key is checked by hashing
  * what the client sent and looking the hash up. Found keys are cached for `cacheMs`; every replica LISTENs
  * for the store's notification of a revoked or changed key and forgets it at once (and caches nothing
- * while it cannot listen), so a revoked key stops working everywhere without waiting for the cache.
+ * while it cannot listen), so a revoked key stops working everywhere without waiting for the cache. A key in
+ * use is read again in the background in the last fifth of its time, so that it does not expire under load
+ * and send every request in flight to the store together.
  */
 import { createHash } from 'node:crypto';
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
@@ -31,11 +33,15 @@ export interface ApiKeyStoreOptions {
 interface Cached {
   principal: Principal;
   until: number;
+  /** When the last read ahead of expiry began (ms). */
+  refreshAt: number;
 }
 
 export class ApiKeyStore {
   private readonly cache = new Map<string, Cached>();
   private listening = false;
+  /** Counts the times the cache was emptied: a read begun before one is not cached (its key may be revoked). */
+  private generation = 0;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly cacheMs: number;
@@ -55,8 +61,24 @@ export class ApiKeyStore {
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     const cached = this.cache.get(cacheKey);
-    if (cached && cached.until > Date.now() && this.listening) return cached.principal;
+    const now = Date.now();
+    if (cached && cached.until > now && this.listening) {
+      // One read ahead at a time; one that failed is asked again after cacheMs.
+      if (cached.until - now <= 0.2 * this.cacheMs && now - cached.refreshAt >= this.cacheMs) {
+        cached.refreshAt = now;
+        this.read(hash, cacheKey).catch((error) =>
+          this.options.log.warn({ err: error }, 'could not read an API key again; it is read when it expires'),
+        );
+      }
+      return cached.principal;
+    }
     this.cache.delete(cacheKey);
+    return this.read(hash, cacheKey);
+  }
+
+  /** The key's principal from the store, cached unless the cache was emptied meanwhile. */
+  private async read(hash: Buffer, cacheKey: string): Promise<Principal | undefined> {
+    const generation = this.generation;
     const { rows } = await this.pool.query<{ id: string; name: string; scopes: string[]; used: boolean }>(
       `select id::text, name, scopes,
               coalesce(last_used_at > now() - interval '1 minute', false) as used
@@ -64,7 +86,10 @@ export class ApiKeyStore {
       [hash],
     );
     const row = rows[0];
-    if (!row) return undefined;
+    if (!row) {
+      this.cache.delete(cacheKey);
+      return undefined;
+    }
     const principal: Principal = {
       kind: 'api-key',
       id: `key:${row.name}`,
@@ -77,9 +102,9 @@ export class ApiKeyStore {
         .query('update i3x.api_keys set last_used_at = now() where id = $1', [row.id])
         .catch((error) => this.options.log.warn({ err: error }, 'could not note the use of an API key'));
     }
-    if (this.listening && this.cacheMs > 0) {
+    if (this.listening && this.cacheMs > 0 && generation === this.generation) {
       if (this.cache.size >= this.maxCached) this.cache.clear();
-      this.cache.set(cacheKey, { principal, until: Date.now() + this.cacheMs });
+      this.cache.set(cacheKey, { principal, until: Date.now() + this.cacheMs, refreshAt: 0 });
     }
     return principal;
   }
@@ -99,15 +124,15 @@ export class ApiKeyStore {
           client.on('error', () => resolve());
           client.on('end', () => resolve());
         });
-        client.on('notification', () => this.cache.clear());
+        client.on('notification', () => this.forgetAll());
         await client.query(`listen ${channel}`);
         // Whatever was revoked while nobody listened is forgotten too.
-        this.cache.clear();
+        this.forgetAll();
         this.listening = true;
         attempt = 0;
         await Promise.race([lost, stopped]);
         this.listening = false;
-        this.cache.clear();
+        this.forgetAll();
         client.removeAllListeners('notification');
         client.release(true);
       } catch (error) {
@@ -117,6 +142,11 @@ export class ApiKeyStore {
       }
       await sleep(backoffDelay(attempt, { initialMs: 200, maxMs: 10_000 }), signal).catch(() => {});
     }
+  }
+
+  private forgetAll(): void {
+    this.generation += 1;
+    this.cache.clear();
   }
 
   async close(): Promise<void> {
