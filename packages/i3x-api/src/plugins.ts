@@ -3,14 +3,11 @@
  * fastify's own shape, never a 500 for bad input), request metrics per route and gzip. Authentication and
  * rate limits are the auth plugin's (auth/plugin.ts).
  */
-import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Histogram, type Registry } from 'prom-client';
 import { failure, I3xError, titles } from './envelope.js';
-
-const gzipAsync = promisify(gzip);
 
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | I3xError, request, reply) => {
@@ -48,11 +45,13 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: { registry
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [options.registry],
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback hooks, not async ones: a promise less on every request's path.
+  app.addHook('onResponse', (request, reply, done) => {
     duration.observe(
       { route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 });
 
@@ -61,14 +60,20 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: { registry
  * `Content-Encoding: gzip`. Small answers too (the guide says MUST, not SHOULD); node's zlib, no dependency.
  */
 export const gzipPlugin = fp(async (app: FastifyInstance) => {
-  app.addHook('onSend', async (request, reply, payload) => {
-    const accepted = String(request.headers['accept-encoding'] ?? '');
-    if (!/(^|,)\s*(gzip|\*)\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(accepted)) return payload;
-    if (reply.getHeader('content-encoding') || (typeof payload !== 'string' && !Buffer.isBuffer(payload)))
-      return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const accepted = request.headers['accept-encoding'];
+    if (
+      accepted === undefined ||
+      !/(^|,)\s*(gzip|\*)\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(accepted) ||
+      reply.getHeader('content-encoding') ||
+      (typeof payload !== 'string' && !Buffer.isBuffer(payload))
+    ) {
+      done(null, payload);
+      return;
+    }
     reply.header('content-encoding', 'gzip');
     reply.header('vary', 'accept-encoding');
     reply.removeHeader('content-length');
-    return gzipAsync(payload);
+    gzip(payload, done);
   });
 });

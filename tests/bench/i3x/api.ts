@@ -39,7 +39,8 @@ const perSubscription = 100;
 const run = promisify(execFile);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const round = (n: number) => Math.round(n).toLocaleString('en-US');
-const entry = fileURLToPath(new URL('../../../packages/i3x-api/src/main.ts', import.meta.url));
+// The API as the image runs it: compiled by tsc (`pnpm build`, run first), not through the TypeScript loader.
+const entry = fileURLToPath(new URL('../../../packages/i3x-api/dist/main.js', import.meta.url));
 const historyPath = 'bench/history/line/cell/temperature';
 const day = { start: '2026-11-01T00:00:00Z', end: '2026-11-02T00:00:00Z' };
 
@@ -193,6 +194,8 @@ async function timed(url: string, init: RequestInit, runs = 5): Promise<{ ms: nu
 
 // BENCH_STATEMENTS=1: PostgreSQL's statements that took the most time, printed at the end (pg_stat_statements).
 const statements = process.env.BENCH_STATEMENTS === '1';
+say('building the packages (pnpm build) ...');
+await run('pnpm', ['-s', 'build'], { cwd: fileURLToPath(new URL('../../..', import.meta.url)) });
 const platform = await IngestPlatform.start(
   statements ? { postgresSettings: { shared_preload_libraries: 'pg_stat_statements' } } : {},
 );
@@ -248,6 +251,7 @@ try {
   const opsPort = await freePort();
   const api = startServiceProcess({
     entry,
+    compiled: true,
     env: {
       DATABASE_URL: serviceUrl(platform.postgres.url, 'i3x-api', dbPassword),
       AMQP_URL: brokerUrl(platform.rabbitmq.url, 'i3x-api', amqpPassword),

@@ -124,27 +124,36 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthOptions) 
     });
   }
 
-  app.addHook('preParsing', async (request) => {
-    const config = request.routeOptions.config ?? {};
-    if (config.scope === 'public') return;
-    const browser: Record<string, string> = config.browser
-      ? { 'www-authenticate': 'Bearer realm="plantmesh-i3x", Basic realm="plantmesh-i3x"' }
-      : {};
-    if (!request.principal) {
-      failures?.inc({ status: '401' });
-      const refusal = request.authFailure ?? unauthorized('credentials are required');
-      throw new I3xError(refusal.status, refusal.message, refusal.title, { ...refusal.headers, ...browser });
-    }
-    // A route that exists needs its scope (read by default); an unknown one any valid credential.
-    const scope = config.scope ?? (request.routeOptions.url === undefined ? undefined : 'read');
-    if (scope && !request.principal.scopes.has(scope)) {
-      failures?.inc({ status: '403' });
-      throw new I3xError(
-        403,
-        `${request.principal.kind === 'api-key' ? 'the API key' : 'the token'} ${request.principal.name} lacks the "${scope}" scope this request needs (it has: ${[...request.principal.scopes].join(', ') || 'none'})`,
-        undefined,
-        { 'www-authenticate': `Bearer realm="plantmesh-i3x", error="insufficient_scope", scope="${scope}"` },
-      );
-    }
+  // A callback hook, not an async one: a promise less on every request's path.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const refusal = refusalOf(request, failures);
+    if (refusal) done(refusal);
+    else done(null, payload);
   });
 });
+
+/** Why a request may not go on: no valid credentials (401), or not the route's scope (403). */
+function refusalOf(request: FastifyRequest, failures: Counter | undefined): I3xError | undefined {
+  const config = request.routeOptions.config ?? {};
+  if (config.scope === 'public') return undefined;
+  const browser: Record<string, string> = config.browser
+    ? { 'www-authenticate': 'Bearer realm="plantmesh-i3x", Basic realm="plantmesh-i3x"' }
+    : {};
+  if (!request.principal) {
+    failures?.inc({ status: '401' });
+    const refusal = request.authFailure ?? unauthorized('credentials are required');
+    return new I3xError(refusal.status, refusal.message, refusal.title, { ...refusal.headers, ...browser });
+  }
+  // A route that exists needs its scope (read by default); an unknown one any valid credential.
+  const scope = config.scope ?? (request.routeOptions.url === undefined ? undefined : 'read');
+  if (scope && !request.principal.scopes.has(scope)) {
+    failures?.inc({ status: '403' });
+    return new I3xError(
+      403,
+      `${request.principal.kind === 'api-key' ? 'the API key' : 'the token'} ${request.principal.name} lacks the "${scope}" scope this request needs (it has: ${[...request.principal.scopes].join(', ') || 'none'})`,
+      undefined,
+      { 'www-authenticate': `Bearer realm="plantmesh-i3x", error="insufficient_scope", scope="${scope}"` },
+    );
+  }
+  return undefined;
+}
