@@ -146,4 +146,70 @@ describe('last values held in memory', () => {
     expect(changed).toHaveBeenCalledTimes(1);
     lastValues.stop();
   });
+
+  it('requests share a read of a held series in flight, but not one a live message came after', async () => {
+    const { lastValues } = cache();
+    lastValues.lookup([speed], new Map());
+    lastValues.bound([speed.path]);
+    const answers: Array<(values: Map<number, Vqt>) => void> = [];
+    let reads = 0;
+    const read = () => {
+      reads += 1;
+      return new Promise<Map<number, Vqt>>((resolve) => answers.push(resolve));
+    };
+    const first = lastValues.values([speed], read);
+    const second = lastValues.values([speed], read);
+    expect(reads).toBe(1);
+    answers[0]?.(new Map([[1, vqt(10)]]));
+    expect((await first).get(1)).toEqual(vqt(10));
+    expect((await second).get(1)).toEqual(vqt(10));
+    expect((await lastValues.values([speed], read)).get(1)).toEqual(vqt(10));
+    expect(reads).toBe(1);
+
+    // A commit announced while a read runs: a request after it reads again, and only its value is held.
+    lastValues.remove([speed.path]);
+    const third = lastValues.values([speed], read);
+    lastValues.remove([speed.path]);
+    const fourth = lastValues.values([speed], read);
+    expect(reads).toBe(3);
+    answers[1]?.(new Map([[1, vqt(11)]]));
+    answers[2]?.(new Map([[1, vqt(12)]]));
+    expect((await third).get(1)).toEqual(vqt(11));
+    expect((await fourth).get(1)).toEqual(vqt(12));
+    expect((await lastValues.values([speed], read)).get(1)).toEqual(vqt(12));
+    expect(reads).toBe(3);
+  });
+
+  it('a value asked for near its age limit is read again in the background, once, and does not expire', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { lastValues } = cache({ maxAgeMs: 1_000 });
+    lastValues.lookup([speed], new Map());
+    lastValues.bound([speed.path]);
+    let stored = 10;
+    let reads = 0;
+    const read = async () => {
+      reads += 1;
+      return new Map([[1, vqt(stored)]]);
+    };
+    const start = Date.now();
+    await lastValues.values([speed], read);
+    vi.setSystemTime(start + 799);
+    expect((await lastValues.values([speed], read)).get(1)).toEqual(vqt(10));
+    expect(reads).toBe(1);
+    stored = 11;
+    vi.setSystemTime(start + 800);
+    // Answered from memory at once; the read ahead goes on behind it, and one at a time.
+    expect((await lastValues.values([speed], read)).get(1)).toEqual(vqt(10));
+    await lastValues.values([speed], read);
+    expect(reads).toBe(2);
+    await new Promise(setImmediate);
+    // Past the first read's age limit: the read ahead's value, with no request waiting for the store.
+    vi.setSystemTime(start + 1_500);
+    expect((await lastValues.values([speed], read)).get(1)).toEqual(vqt(11));
+    expect(reads).toBe(2);
+    // Not asked for in its last fifth: it expires, and the next request reads it.
+    vi.setSystemTime(start + 2_900);
+    await lastValues.values([speed], read);
+    expect(reads).toBe(3);
+  });
 });
