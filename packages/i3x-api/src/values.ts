@@ -86,17 +86,23 @@ export class ValueReader {
     private readonly lastValues?: LastValues,
   ) {}
 
-  /** The objects' trees of components down to maxDepth (0 = the server's limit), level by level. */
+  /**
+   * The objects' trees of components down to maxDepth (0 = the server's limit), level by level: every object
+   * once (the roots first), and each composition's components. Most answers are series without components:
+   * then the roots are the whole tree.
+   */
   async tree(
     roots: ResolvedObject[],
     maxDepth: number,
     truncation: Truncation,
-  ): Promise<{ objects: Map<string, ResolvedObject>; children: Map<string, string[]> }> {
+  ): Promise<{ objects: ResolvedObject[]; components: Map<string, ResolvedObject[]> }> {
+    const components = new Map<string, ResolvedObject[]>();
+    let frontier = roots.filter((object) => object.isComposition).map((object) => object.elementId);
+    if (frontier.length === 0) return { objects: roots, components };
     const objects = new Map(roots.map((object) => [object.elementId, object]));
     const children = new Map<string, string[]>();
     const levels =
       maxDepth === 0 ? this.limits.maxCompositionDepth : Math.min(maxDepth - 1, this.limits.maxCompositionDepth);
-    let frontier = roots.filter((object) => object.isComposition).map((object) => object.elementId);
     let count = 0;
     for (let level = 0; frontier.length > 0; level += 1) {
       if (level >= levels) {
@@ -133,23 +139,30 @@ export class ValueReader {
       }
       frontier = next;
     }
-    return { objects, children };
+    // Each composition's components as objects (one not found is left out).
+    for (const [subject, ids] of children) {
+      components.set(
+        subject,
+        ids.flatMap((id) => objects.get(id) ?? []),
+      );
+    }
+    return { objects: [...objects.values()], components };
   }
 
   /** Last known values of the objects, with components through maxDepth. */
   async current(roots: ResolvedObject[], maxDepth: number, truncation: Truncation): Promise<Map<string, CurrentValue>> {
-    const { objects, children } = await this.tree(roots, maxDepth, truncation);
-    const own = await this.ownValues(objects.values());
+    const { objects, components } = await this.tree(roots, maxDepth, truncation);
+    const own = await this.ownValues(objects);
     // A leaf's own VQT as it is (most answers are series without components); `seen`, the path down, cuts cycles.
     const build = (id: string, seen: readonly string[]): Vqt => {
       const vqt = own.get(id) as Vqt;
-      const kids = children.get(id);
+      const kids = components.get(id);
       if (!kids || kids.length === 0) return vqt;
-      const components: Record<string, Vqt> = {};
+      const values: Record<string, Vqt> = {};
       for (const kid of kids) {
-        if (!seen.includes(kid) && objects.has(kid)) components[kid] = build(kid, [...seen, kid]);
+        if (!seen.includes(kid.elementId)) values[kid.elementId] = build(kid.elementId, [...seen, kid.elementId]);
       }
-      return { ...vqt, components };
+      return { ...vqt, components: values };
     };
     const result = new Map<string, CurrentValue>();
     for (const root of roots) {
@@ -159,21 +172,18 @@ export class ValueReader {
   }
 
   /** Each object's own VQT. */
-  private async ownValues(objects: Iterable<ResolvedObject>): Promise<Map<string, Vqt>> {
-    const listed: ResolvedObject[] = [];
+  private async ownValues(objects: readonly ResolvedObject[]): Promise<Map<string, Vqt>> {
     const series: Array<{ seriesId: number; path?: string }> = [];
     // Curated objects stored in the model: their rows, by ElementId.
     const storedRows = new Map<string, string>();
     for (const object of objects) {
-      listed.push(object);
       const { value } = object;
       if (value.kind === 'series') series.push(value);
       else if (value.kind === 'stored-row') {
         storedRows.set(object.elementId, curatedRowId(value.product, value.key.map(String)));
       }
     }
-    const latest = new Map<number, Vqt>();
-    await this.latestValues(series, latest);
+    const latest = await this.latestValues(series);
     const rows =
       storedRows.size > 0
         ? await readRows(this.curated, rowRefs([...storedRows.values()], await this.model.products.all()).values())
@@ -184,7 +194,7 @@ export class ValueReader {
       return noData;
     };
     const result = new Map<string, Vqt>();
-    for (const object of listed) {
+    for (const object of objects) {
       const { value } = object;
       switch (value.kind) {
         case 'series':
@@ -206,22 +216,20 @@ export class ValueReader {
   }
 
   /**
-   * The last values of the series into `into`: those held in memory (ADR 0023), the others from metrics.latest
-   * (and then held).
+   * The last values of the series: those held in memory (ADR 0023), the others from metrics.latest (and then
+   * held).
    */
-  private async latestValues(
-    series: ReadonlyArray<{ seriesId: number; path?: string }>,
-    into: Map<number, Vqt>,
-  ): Promise<void> {
-    if (series.length === 0) return;
+  private async latestValues(series: ReadonlyArray<{ seriesId: number; path?: string }>): Promise<Map<number, Vqt>> {
     const cache = this.lastValues;
     const read = (seriesIds: number[]) => this.readLatest(seriesIds);
-    const held = cache ? series.filter((one): one is CachedSeries => one.path !== undefined) : [];
-    const others = cache ? series.filter((one) => one.path === undefined) : series;
-    if (cache && held.length > 0) for (const [seriesId, vqt] of await cache.values(held, read)) into.set(seriesId, vqt);
-    if (others.length > 0) {
-      for (const [seriesId, vqt] of await read(others.map((one) => one.seriesId))) into.set(seriesId, vqt);
+    if (!cache) return series.length > 0 ? read(series.map((one) => one.seriesId)) : new Map();
+    const held = series.filter((one): one is CachedSeries => one.path !== undefined);
+    const found = held.length > 0 ? await cache.values(held, read) : new Map<number, Vqt>();
+    if (held.length < series.length) {
+      const others = series.filter((one) => one.path === undefined).map((one) => one.seriesId);
+      for (const [seriesId, vqt] of await read(others)) found.set(seriesId, vqt);
     }
+    return found;
   }
 
   /** The last values of these series in metrics.latest. */
@@ -248,10 +256,10 @@ export class ValueReader {
     truncation: Truncation,
     aggregate?: Aggregate,
   ): Promise<Map<string, History>> {
-    const { objects, children } = await this.tree(roots, maxDepth, truncation);
+    const { objects, components } = await this.tree(roots, maxDepth, truncation);
     const own = new Map<string, Vqt[]>();
     const startUtc = new Date(Date.parse(range.start)).toISOString().replace(/\.000Z$/, 'Z');
-    for (const object of objects.values()) {
+    for (const object of objects) {
       let values: Vqt[] = [];
       if (aggregate) {
         if (object.value.kind === 'series') {
@@ -284,19 +292,19 @@ export class ValueReader {
         values.length > 0 ? values : [{ value: null, quality: 'GoodNoData', timestamp: startUtc }],
       );
     }
-    const build = (id: string, seen: Set<string>): History => {
-      const object = objects.get(id) as ResolvedObject;
-      const result: History = { isComposition: object.isComposition, values: own.get(id) ?? [] };
-      const kids = children.get(id);
+    // `seen`, the path down, cuts cycles.
+    const build = (object: ResolvedObject, seen: readonly string[]): History => {
+      const result: History = { isComposition: object.isComposition, values: own.get(object.elementId) ?? [] };
+      const kids = components.get(object.elementId);
       if (kids && kids.length > 0) {
         result.components = {};
         for (const kid of kids) {
-          if (!seen.has(kid) && objects.has(kid)) result.components[kid] = build(kid, new Set([...seen, kid]));
+          if (!seen.includes(kid.elementId)) result.components[kid.elementId] = build(kid, [...seen, kid.elementId]);
         }
       }
       return result;
     };
-    return new Map(roots.map((root) => [root.elementId, build(root.elementId, new Set([root.elementId]))]));
+    return new Map(roots.map((root) => [root.elementId, build(root, [root.elementId])]));
   }
 
   /**

@@ -256,7 +256,7 @@ export class SubscriptionStore {
       const { objects: tree } = await this.values.tree([root], maxDepth, new Truncation());
       watched.set(
         root.elementId,
-        [...tree.values()].flatMap((object: ResolvedObject) =>
+        tree.flatMap((object: ResolvedObject) =>
           object.value.kind === 'series' ? [{ elementId: object.elementId, seriesId: object.value.seriesId }] : [],
         ),
       );
