@@ -69,33 +69,36 @@ export function bulk<T>(results: BulkItem<T>[]) {
   return { success: results.every((item) => item.success), results };
 }
 
-/** A found element's bulk item as JSON text, from its result's JSON text. */
-export function okJson(elementId: string, resultJson: string): string {
-  return `{"success":true,"elementId":${JSON.stringify(elementId)},"result":${resultJson}}`;
+/** A found element's bulk item as UTF-8 JSON, from its result's JSON text. */
+export function okItemBytes(elementId: string, resultJson: string): Buffer {
+  return Buffer.from(`{"success":true,"elementId":${JSON.stringify(elementId)},"result":${resultJson}}`);
 }
 
+const comma = Buffer.from(',');
+const closing = Buffer.from(']');
+
 /**
- * A bulk answer as JSON text (what `bulk` gives, and a 206 with its detail), from each found element's item
- * as JSON text (`okJson`): for answers whose items keep their text (last values, ADR 0023), so that a hot
- * answer is mostly concatenation.
+ * A bulk answer as UTF-8 JSON (what `bulk` gives, and a 206 with its detail), from each found element's item
+ * as UTF-8 JSON (`okItemBytes`): for answers whose items keep their bytes (last values, ADR 0023), so that a
+ * hot answer is one copy of them, with nothing to serialize or encode.
  */
-export function bulkJson(
+export function bulkBytes(
   elementIds: readonly string[],
-  itemJson: (elementId: string) => string | undefined,
+  itemBytes: (elementId: string) => Buffer | undefined,
   truncation: Truncation,
-): { status: 200 | 206; json: string } {
+): { status: 200 | 206; body: Buffer } {
   let success = true;
-  const items = elementIds.map((elementId) => {
-    const item = itemJson(elementId);
-    if (item !== undefined) return item;
-    success = false;
-    return JSON.stringify(notFound(elementId));
-  });
-  const detail = truncation.truncated ? `,"responseDetail":${JSON.stringify(truncation.detail())}` : '';
-  return {
-    status: truncation.truncated ? 206 : 200,
-    json: `{"success":${success},"results":[${items.join(',')}]${detail}}`,
-  };
+  const parts: Buffer[] = [Buffer.alloc(0)];
+  for (const elementId of elementIds) {
+    if (parts.length > 1) parts.push(comma);
+    const item = itemBytes(elementId);
+    if (item === undefined) success = false;
+    parts.push(item ?? Buffer.from(JSON.stringify(notFound(elementId))));
+  }
+  parts[0] = Buffer.from(`{"success":${success},"results":[`);
+  parts.push(closing);
+  parts.push(Buffer.from(truncation.truncated ? `,"responseDetail":${JSON.stringify(truncation.detail())}}` : '}'));
+  return { status: truncation.truncated ? 206 : 200, body: Buffer.concat(parts) };
 }
 
 /** What was left out to stay within a server limit: the answer becomes a 206 with this detail. */

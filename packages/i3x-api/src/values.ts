@@ -6,7 +6,7 @@
  */
 import { curatedRowId } from '@plantmesh/information-model';
 import type pg from 'pg';
-import { okJson, type Truncation } from './envelope.js';
+import { okItemBytes, type Truncation } from './envelope.js';
 import type { CachedSeries, LastValues } from './last-values.js';
 import type { ModelReader, ResolvedObject } from './model.js';
 import { readRows, rowRefs } from './products.js';
@@ -28,18 +28,19 @@ export interface CurrentValue {
 }
 
 /**
- * A found element's last value as its bulk item's JSON text (`{success, elementId, result}`), kept per VQT: a
- * held value (ADR 0023) is shared by every answer until the live stream takes it away, so it is serialized once.
+ * A found element's last value as its bulk item's UTF-8 JSON (`{success, elementId, result}`), kept per VQT: a
+ * held value (ADR 0023) is shared by every answer until the live stream takes it away, so it is serialized
+ * and encoded once.
  */
-const itemTexts = new WeakMap<Vqt, { elementId: string; isComposition: boolean; json: string }>();
+const itemBytes = new WeakMap<Vqt, { elementId: string; isComposition: boolean; bytes: Buffer }>();
 
-export function currentItemJson(elementId: string, current: CurrentValue): string {
-  const kept = itemTexts.get(current.vqt);
-  if (kept && kept.elementId === elementId && kept.isComposition === current.isComposition) return kept.json;
+export function currentItemBytes(elementId: string, current: CurrentValue): Buffer {
+  const kept = itemBytes.get(current.vqt);
+  if (kept && kept.elementId === elementId && kept.isComposition === current.isComposition) return kept.bytes;
   const members = JSON.stringify(current.vqt).slice(1, -1);
-  const json = okJson(elementId, `{"isComposition":${current.isComposition},${members}}`);
-  itemTexts.set(current.vqt, { elementId, isComposition: current.isComposition, json });
-  return json;
+  const bytes = okItemBytes(elementId, `{"isComposition":${current.isComposition},${members}}`);
+  itemBytes.set(current.vqt, { elementId, isComposition: current.isComposition, bytes });
+  return bytes;
 }
 
 export interface History {

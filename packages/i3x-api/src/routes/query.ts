@@ -1,10 +1,10 @@
 /** POST /objects/value (last known values) and /objects/history, both through maxDepth. */
 import type { FastifyInstance } from 'fastify';
-import { type BulkItem, badRequest, bulk, bulkJson, notFound, ok, Truncation } from '../envelope.js';
+import { type BulkItem, badRequest, bulk, bulkBytes, notFound, ok, Truncation } from '../envelope.js';
 import { aggregateOf, bodyObject, elementIdsOf, maxDepthOf } from '../request.js';
 import type { RouteContext } from '../server.js';
 import { parseTimestamp } from '../time.js';
-import { currentItemJson, type History } from '../values.js';
+import { currentItemBytes, type History } from '../values.js';
 import { send } from './objects.js';
 
 export async function queryRoutes(app: FastifyInstance, context: RouteContext): Promise<void> {
@@ -17,15 +17,15 @@ export async function queryRoutes(app: FastifyInstance, context: RouteContext): 
     const truncation = new Truncation();
     const found = await model.objects(elementIds);
     const current = await values.current([...found.values()], maxDepth, truncation);
-    const answer = bulkJson(
+    const answer = bulkBytes(
       elementIds,
       (id) => {
         const value = current.get(id);
-        return value && currentItemJson(id, value);
+        return value && currentItemBytes(id, value);
       },
       truncation,
     );
-    return reply.status(answer.status).type('application/json; charset=utf-8').send(answer.json);
+    return reply.status(answer.status).type('application/json; charset=utf-8').send(answer.body);
   });
 
   app.post('/objects/history', async (request, reply) => {
