@@ -460,7 +460,7 @@ try {
           '',
           `${new Date().toISOString().slice(0, 10)}, this machine (2 cores shared by the client, wrk, the API, PostgreSQL and, for`,
           'the fan-out, the brokers, the reader and the writer), plain HTTP, PostgreSQL as the tests run it; the API',
-          'with its defaults, last values held in memory included (ADR 0023).',
+          'compiled (as the image runs it) with its defaults, last values held in memory included (ADR 0023).',
           `${connections} connections on keep-alive, ${seconds} s each; the bare endpoint answers the same bodies as the API.`,
           '',
           table(
