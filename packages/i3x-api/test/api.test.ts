@@ -37,8 +37,9 @@ import type { FastifyInstance } from 'fastify';
 import { nodesets } from 'node-opcua-nodesets';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, buildServer, ModelSync, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, storePlatformOnce } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { syncModel } from './model-store.js';
 import { caller, expectVqtRules, OpenApiCheck } from './openapi-check.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
@@ -126,13 +127,7 @@ describe('I3X read API over the real stores', () => {
 
     // The model: the platform, the equipment of the series, the curated products, OPC UA base and DI.
     await storePlatformOnce(admin);
-    await new ModelSync({
-      curated: admin,
-      metrics: admin,
-      plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-      log,
-      intervalMs: 1_000,
-    }).round();
+    await syncModel(admin);
     const importing = await admin.connect();
     try {
       await storeNodeSet(importing, readFileSync(nodesets.standard, 'utf8'));

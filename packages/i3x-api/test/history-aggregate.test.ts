@@ -13,8 +13,9 @@ import { PostgresServer } from '@plantmesh/testkit';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, buildServer, ModelSync, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, storePlatformOnce } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { syncModel } from './model-store.js';
 import { caller, expectVqtRules, OpenApiCheck } from './openapi-check.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
@@ -195,13 +196,7 @@ describe('aggregated history over the real stores', () => {
     expect(materialized.rows[0]?.hours).toBeGreaterThan(0);
 
     await storePlatformOnce(admin);
-    await new ModelSync({
-      curated: admin,
-      metrics: admin,
-      plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-      log,
-      intervalMs: 1_000,
-    }).round();
+    await syncModel(admin);
     apiKeys = new ApiKeyStore(admin, { log });
     apiKeys.start();
     key = await insertKey(admin, 'analyst', ['read']);

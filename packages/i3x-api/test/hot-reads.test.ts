@@ -5,13 +5,13 @@
  */
 import { createLogger } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { migrate, stores, storeUrls } from '@plantmesh/schema';
-import { PostgresServer, waitFor } from '@plantmesh/testkit';
-import pg from 'pg';
+import { type PostgresServer, waitFor } from '@plantmesh/testkit';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ApiKeyStore, ModelReader, ModelSync, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, ModelReader } from '../src/index.js';
 import { SharedReads } from '../src/shared-reads.js';
 import { insertKey } from './keys.js';
+import { startModelStore, syncModel } from './model-store.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const paths = Array.from({ length: 20 }, (_, n) => `plant1/area/line/cell/tag${n}`);
@@ -69,19 +69,9 @@ describe('hot reads against the store (real PostgreSQL)', () => {
   let admin: pg.Pool;
 
   beforeAll(async () => {
-    server = await (await PostgresServer.create()).start();
-    await migrate(storeUrls({ DATABASE_URL: server.url }, stores), log);
-    admin = new pg.Pool({ connectionString: server.url, max: 6 });
-    admin.on('error', () => {});
-    await storePlatformOnce(admin);
+    ({ server, admin } = await startModelStore(6));
     await admin.query(`insert into metrics.series (path, unit) select unnest($1::text[]), 'CEL'`, [paths]);
-    await new ModelSync({
-      curated: admin,
-      metrics: admin,
-      plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-      log,
-      intervalMs: 1_000,
-    }).round();
+    await syncModel(admin);
   });
 
   afterEach(() => vi.useRealTimers());

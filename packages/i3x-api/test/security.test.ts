@@ -13,17 +13,17 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { migrate, stores, storeUrls } from '@plantmesh/schema';
-import { PostgresServer, waitFor } from '@plantmesh/testkit';
+import { type PostgresServer, waitFor } from '@plantmesh/testkit';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, buildServer, ModelSync, OidcVerifier, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, OidcVerifier } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { startModelStore, syncModel } from './model-store.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const standardFile = fileURLToPath(new URL('../../../standards/i3x/i3x-v1-openapi.json', import.meta.url));
@@ -114,11 +114,7 @@ describe('I3X API security (real PostgreSQL)', () => {
   }
 
   beforeAll(async () => {
-    server = await (await PostgresServer.create()).start();
-    await migrate(storeUrls({ DATABASE_URL: server.url }, stores), log);
-    admin = new pg.Pool({ connectionString: server.url, max: 6 });
-    admin.on('error', () => {});
-    await storePlatformOnce(admin);
+    ({ server, admin } = await startModelStore(6));
     apiKeys = new ApiKeyStore(admin, { log, cacheMs: 60_000 });
     apiKeys.start();
     keys.reader = await insertKey(admin, 'reader', ['read']);
@@ -276,13 +272,7 @@ describe('I3X API security (real PostgreSQL)', () => {
     it('a token with the write scope updates values, audited under its subject; one without it is refused', async () => {
       const path = 'plant7/area/line/cell/level';
       await admin.query(`insert into metrics.series (path, unit) values ($1, 'MTR')`, [path]);
-      await new ModelSync({
-        curated: admin,
-        metrics: admin,
-        plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-        log,
-        intervalMs: 1_000,
-      }).round();
+      await syncModel(admin);
       const writing = await buildServer({
         curated: admin,
         metrics: admin,

@@ -11,26 +11,24 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
-import { migrate, stores, storeUrls } from '@plantmesh/schema';
-import { PostgresServer, waitFor } from '@plantmesh/testkit';
+import { type PostgresServer, waitFor } from '@plantmesh/testkit';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiKeyStore,
   buildServer,
   defaultLimits,
   ModelReader,
-  ModelSync,
   StreamHub,
   SubscriptionStore,
-  storePlatformOnce,
   ValueReader,
 } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { startModelStore, syncModel } from './model-store.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const openApi = JSON.parse(
@@ -144,19 +142,9 @@ describe('I3X subscriptions (real PostgreSQL)', () => {
   }
 
   beforeAll(async () => {
-    server = await (await PostgresServer.create()).start();
-    await migrate(storeUrls({ DATABASE_URL: server.url }, stores), log);
-    admin = new pg.Pool({ connectionString: server.url, max: 8 });
-    admin.on('error', () => {});
-    await storePlatformOnce(admin);
+    ({ server, admin } = await startModelStore(8));
     for (const path of paths) await admin.query(`insert into metrics.series (path, unit) values ($1, 'CEL')`, [path]);
-    await new ModelSync({
-      curated: admin,
-      metrics: admin,
-      plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-      log,
-      intervalMs: 1_000,
-    }).round();
+    await syncModel(admin);
     apiKeys = new ApiKeyStore(admin, { log });
     apiKeys.start();
     key = await insertKey(admin, 'subscriber', ['read', 'subscribe']);

@@ -23,8 +23,9 @@ import { PostgresServer } from '@plantmesh/testkit';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyStore, buildServer, ModelSync, publishedDocument, storePlatformOnce } from '../src/index.js';
+import { ApiKeyStore, buildServer, publishedDocument, storePlatformOnce } from '../src/index.js';
 import { insertKey } from './keys.js';
+import { syncModel } from './model-store.js';
 import { caller, expectVqtRules, OpenApiCheck } from './openapi-check.js';
 
 const log = createLogger({ service: 'test', version: '0', level: 'silent' });
@@ -152,13 +153,7 @@ describe('I3X updates over the real stores, with the API login', () => {
     heatId = curatedRowId('heats', [heat?.heat_id as string]);
 
     await storePlatformOnce(api);
-    await new ModelSync({
-      curated: api,
-      metrics: api,
-      plant: { uri: 'https://plant.example/ns', displayName: 'plant' },
-      log,
-      intervalMs: 1_000,
-    }).round();
+    await syncModel(api);
 
     apiKeys = new ApiKeyStore(api, { log });
     apiKeys.start();
