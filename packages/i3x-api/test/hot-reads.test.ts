@@ -1,7 +1,8 @@
 /**
  * What the API keeps of hot entries, against a real PostgreSQL: requests in flight share one read of the same
  * objects, and objects and API keys in use are read again in the background before they expire, so that no
- * herd of requests goes to the store together (a cold start, an expiry under load).
+ * herd of requests goes to the store together (a cold start, an expiry under load); and a key read before its
+ * revocation was heard is not cached.
  */
 import { createLogger } from '@plantmesh/core';
 import { seriesObjectId } from '@plantmesh/information-model';
@@ -17,16 +18,35 @@ const log = createLogger({ service: 'test', version: '0', level: 'silent' });
 const paths = Array.from({ length: 20 }, (_, n) => `plant1/area/line/cell/tag${n}`);
 const ids = paths.map(seriesObjectId);
 
-/** The pool, counting the queries whose text matches `pattern`: those begun, and those not ended yet. */
-function counting(pool: pg.Pool, pattern: RegExp): { pool: pg.Pool; reads: () => number; running: () => number } {
+interface Counted {
+  pool: pg.Pool;
+  /** Matching queries begun, and not ended yet. */
+  reads: () => number;
+  running: () => number;
+  /** The next matching query runs at once, but its answer reaches its caller only at `release`. */
+  holdNext: () => { ran: Promise<void>; release: () => void };
+}
+
+/** The pool, counting the queries whose text matches `pattern`, and holding back an answer when asked. */
+function counting(pool: pg.Pool, pattern: RegExp): Counted {
   let reads = 0;
   let running = 0;
+  let held: { ran: () => void; gate: Promise<void> } | undefined;
   const query = (...args: unknown[]) => {
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
-    const result = (pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    let result = (pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
     if (!pattern.test(text ?? '')) return result;
     reads += 1;
     running += 1;
+    const hold = held;
+    held = undefined;
+    if (hold) {
+      result = result.then(async (answer) => {
+        hold.ran();
+        await hold.gate;
+        return answer;
+      });
+    }
     const ended = () => {
       running -= 1;
     };
@@ -40,7 +60,19 @@ function counting(pool: pg.Pool, pattern: RegExp): { pool: pg.Pool; reads: () =>
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { pool: counted, reads: () => reads, running: () => running };
+  const holdNext = () => {
+    let ran = () => {};
+    let release = () => {};
+    const hasRun = new Promise<void>((resolve) => {
+      ran = resolve;
+    });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    held = { ran, gate };
+    return { ran: hasRun, release };
+  };
+  return { pool: counted, reads: () => reads, running: () => running, holdNext };
 }
 
 describe('shared reads', () => {
@@ -130,6 +162,36 @@ describe('hot reads against the store (real PostgreSQL)', () => {
 
       await admin.query(`update i3x.api_keys set revoked_at = now() where name = 'hot'`);
       await waitFor('the revocation is heard', async () => (await apiKeys.lookup(key)) === undefined);
+    } finally {
+      await apiKeys.close();
+    }
+  });
+
+  it('a key read before its revocation was heard is not cached', async () => {
+    const { pool, reads, holdNext } = counting(admin, /from i3x\.api_keys where key_hash/);
+    const apiKeys = new ApiKeyStore(pool, { log, cacheMs: 60_000 });
+    apiKeys.start();
+    try {
+      const doomed = await insertKey(admin, 'doomed', ['read']);
+      const witness = await insertKey(admin, 'witness', ['read']);
+      await waitFor('the witness is cached', async () => {
+        const before = reads();
+        await apiKeys.lookup(witness);
+        return reads() === before;
+      });
+      // The doomed key is read (and found valid), but its answer is held back until the revocation is heard.
+      const held = holdNext();
+      const reading = apiKeys.lookup(doomed);
+      await held.ran;
+      await admin.query(`update i3x.api_keys set revoked_at = now() where name = 'doomed'`);
+      await waitFor('the revocation is heard (the witness is read again)', async () => {
+        const before = reads();
+        await apiKeys.lookup(witness);
+        return reads() > before;
+      });
+      held.release();
+      expect(await reading).toMatchObject({ name: 'doomed' });
+      expect(await apiKeys.lookup(doomed)).toBeUndefined();
     } finally {
       await apiKeys.close();
     }
