@@ -75,6 +75,15 @@ function counting(pool: pg.Pool, pattern: RegExp): Counted {
   return { pool: counted, reads: () => reads, running: () => running, holdNext };
 }
 
+/** Until a look-up of the key is answered from the cache (the store caches once it listens for revocations). */
+async function untilCached(apiKeys: ApiKeyStore, key: string, reads: () => number): Promise<void> {
+  await waitFor('the key is cached', async () => {
+    const before = reads();
+    await apiKeys.lookup(key);
+    return reads() === before;
+  });
+}
+
 describe('shared reads', () => {
   it('a failed read fails the requests that joined it, and the next request reads again', async () => {
     const reads = new SharedReads<string, number>();
@@ -142,12 +151,7 @@ describe('hot reads against the store (real PostgreSQL)', () => {
     apiKeys.start();
     try {
       const key = await insertKey(admin, 'hot', ['read']);
-      // Cached once the store listens for revocations.
-      await waitFor('the key is cached', async () => {
-        const before = reads();
-        await apiKeys.lookup(key);
-        return reads() === before;
-      });
+      await untilCached(apiKeys, key, reads);
       vi.useFakeTimers({ toFake: ['Date'] });
       const start = Date.now();
       const before = reads();
@@ -174,11 +178,7 @@ describe('hot reads against the store (real PostgreSQL)', () => {
     try {
       const doomed = await insertKey(admin, 'doomed', ['read']);
       const witness = await insertKey(admin, 'witness', ['read']);
-      await waitFor('the witness is cached', async () => {
-        const before = reads();
-        await apiKeys.lookup(witness);
-        return reads() === before;
-      });
+      await untilCached(apiKeys, witness, reads);
       // The doomed key is read (and found valid), but its answer is held back until the revocation is heard.
       const held = holdNext();
       const reading = apiKeys.lookup(doomed);
