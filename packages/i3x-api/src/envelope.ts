@@ -75,7 +75,6 @@ export function okItemBytes(elementId: string, resultJson: string): Buffer {
 }
 
 const comma = Buffer.from(',');
-const closing = Buffer.from(']');
 
 /**
  * A bulk answer as UTF-8 JSON (what `bulk` gives, and a 206 with its detail), from each found element's item
@@ -88,17 +87,17 @@ export function bulkBytes(
   truncation: Truncation,
 ): { status: 200 | 206; body: Buffer } {
   let success = true;
-  const parts: Buffer[] = [Buffer.alloc(0)];
+  const items: Buffer[] = [];
   for (const elementId of elementIds) {
-    if (parts.length > 1) parts.push(comma);
+    if (items.length > 0) items.push(comma);
     const item = itemBytes(elementId);
     if (item === undefined) success = false;
-    parts.push(item ?? Buffer.from(JSON.stringify(notFound(elementId))));
+    items.push(item ?? Buffer.from(JSON.stringify(notFound(elementId))));
   }
-  parts[0] = Buffer.from(`{"success":${success},"results":[`);
-  parts.push(closing);
-  parts.push(Buffer.from(truncation.truncated ? `,"responseDetail":${JSON.stringify(truncation.detail())}}` : '}'));
-  return { status: truncation.truncated ? 206 : 200, body: Buffer.concat(parts) };
+  const head = Buffer.from(`{"success":${success},"results":[`);
+  const detail = truncation.truncated ? `,"responseDetail":${JSON.stringify(truncation.detail())}` : '';
+  const tail = Buffer.from(`]${detail}}`);
+  return { status: truncation.truncated ? 206 : 200, body: Buffer.concat([head, ...items, tail]) };
 }
 
 /** What was left out to stay within a server limit: the answer becomes a 206 with this detail. */

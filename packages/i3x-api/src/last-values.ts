@@ -15,7 +15,7 @@
  * held series in flight, as long as no live message or write for the series came after the read began.
  */
 import { Counter, type Registry } from 'prom-client';
-import { type ReadKeys, SharedReads } from './shared-reads.js';
+import { type ReadKeys, readAheadDue, SharedReads } from './shared-reads.js';
 import type { Vqt } from './values.js';
 
 export interface CachedSeries {
@@ -62,9 +62,6 @@ export interface Misses {
   at: number;
 }
 
-/** A value this far into its maximum age is read again ahead of its expiry. */
-const REFRESH_AHEAD = 0.8;
-
 export class LastValues {
   private readonly held = new Map<string, Held>();
   private readonly reads = new SharedReads<number, Vqt>();
@@ -110,9 +107,9 @@ export class LastValues {
     }
     if (misses.series.length === 0) return found;
     // A held series' read may be shared: a write through this replica forgets it (remove). Others are read alone.
-    const isHeld = (one: CachedSeries) => this.held.get(one.path)?.seriesId === one.seriesId;
-    const held = misses.series.filter(isHeld);
-    const alone = misses.series.filter((one) => !isHeld(one));
+    const held: CachedSeries[] = [];
+    const alone: CachedSeries[] = [];
+    for (const one of misses.series) (this.held.get(one.path)?.seriesId === one.seriesId ? held : alone).push(one);
     const [shared, own] = await Promise.all([
       held.length > 0
         ? this.reads.get(
@@ -158,11 +155,7 @@ export class LastValues {
       }
       if (held?.value && now - held.readAt < maxAgeMs) {
         hits.set(one.seriesId, held.value);
-        // One read ahead at a time; one that brought nothing (failed, or overtaken) is asked again after maxAgeMs.
-        if (now - held.readAt >= REFRESH_AHEAD * maxAgeMs && now - held.refreshAt >= maxAgeMs) {
-          held.refreshAt = now;
-          due.push(one);
-        }
+        if (readAheadDue(held, now - held.readAt, maxAgeMs, now)) due.push(one);
       } else {
         misses.push(one);
       }

@@ -13,7 +13,7 @@ import {
 import type pg from 'pg';
 import type { Truncation } from './envelope.js';
 import { listRows, type Product, Products, type RowRecord, readRows, rowEdges, rowRefs } from './products.js';
-import { SharedReads } from './shared-reads.js';
+import { readAheadDue, SharedReads } from './shared-reads.js';
 
 interface ObjectRow {
   element_id: string;
@@ -84,11 +84,7 @@ class RecentObjects {
       const held = this.objects.get(id);
       if (!held || now - held.at >= this.ttlMs) continue;
       found.set(id, held.object);
-      // One read ahead at a time; one that failed is asked again after ttlMs.
-      if (now - held.at >= 0.8 * this.ttlMs && now - held.refreshAt >= this.ttlMs) {
-        held.refreshAt = now;
-        due.push(id);
-      }
+      if (readAheadDue(held, now - held.at, this.ttlMs, now)) due.push(id);
     }
     return { found, due };
   }

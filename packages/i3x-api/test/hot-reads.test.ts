@@ -145,11 +145,20 @@ describe('hot reads against the store (real PostgreSQL)', () => {
     expect(reads()).toBe(2);
   });
 
-  it('a key in use is read again before it expires, and a key revoked meanwhile is refused', async () => {
-    const { pool, reads, running } = counting(admin, /from i3x\.api_keys where key_hash/);
-    const apiKeys = new ApiKeyStore(pool, { log, cacheMs: 10_000 });
+  /** An API key store on a pool that counts its key look-ups; closed after `use`. */
+  async function withKeyStore(cacheMs: number, use: (apiKeys: ApiKeyStore, counted: Counted) => Promise<void>) {
+    const counted = counting(admin, /from i3x\.api_keys where key_hash/);
+    const apiKeys = new ApiKeyStore(counted.pool, { log, cacheMs });
     apiKeys.start();
     try {
+      await use(apiKeys, counted);
+    } finally {
+      await apiKeys.close();
+    }
+  }
+
+  it('a key in use is read again before it expires, and a key revoked meanwhile is refused', async () => {
+    await withKeyStore(10_000, async (apiKeys, { reads, running }) => {
       const key = await insertKey(admin, 'hot', ['read']);
       await untilCached(apiKeys, key, reads);
       vi.useFakeTimers({ toFake: ['Date'] });
@@ -166,16 +175,11 @@ describe('hot reads against the store (real PostgreSQL)', () => {
 
       await admin.query(`update i3x.api_keys set revoked_at = now() where name = 'hot'`);
       await waitFor('the revocation is heard', async () => (await apiKeys.lookup(key)) === undefined);
-    } finally {
-      await apiKeys.close();
-    }
+    });
   });
 
   it('a key read before its revocation was heard is not cached', async () => {
-    const { pool, reads, holdNext } = counting(admin, /from i3x\.api_keys where key_hash/);
-    const apiKeys = new ApiKeyStore(pool, { log, cacheMs: 60_000 });
-    apiKeys.start();
-    try {
+    await withKeyStore(60_000, async (apiKeys, { reads, holdNext }) => {
       const doomed = await insertKey(admin, 'doomed', ['read']);
       const witness = await insertKey(admin, 'witness', ['read']);
       await untilCached(apiKeys, witness, reads);
@@ -192,8 +196,6 @@ describe('hot reads against the store (real PostgreSQL)', () => {
       held.release();
       expect(await reading).toMatchObject({ name: 'doomed' });
       expect(await apiKeys.lookup(doomed)).toBeUndefined();
-    } finally {
-      await apiKeys.close();
-    }
+    });
   });
 });

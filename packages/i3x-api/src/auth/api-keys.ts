@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { backoffDelay, type Logger, sleep } from '@plantmesh/core';
 import type pg from 'pg';
+import { readAheadDue } from '../shared-reads.js';
 import { isScope, type Principal } from './principal.js';
 
 /** The shape of a key; anything else is refused without a look-up. */
@@ -63,9 +64,7 @@ export class ApiKeyStore {
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
     if (cached && cached.until > now && this.listening) {
-      // One read ahead at a time; one that failed is asked again after cacheMs.
-      if (cached.until - now <= 0.2 * this.cacheMs && now - cached.refreshAt >= this.cacheMs) {
-        cached.refreshAt = now;
+      if (readAheadDue(cached, this.cacheMs - (cached.until - now), this.cacheMs, now)) {
         this.read(hash, cacheKey).catch((error) =>
           this.options.log.warn({ err: error }, 'could not read an API key again; it is read when it expires'),
         );
